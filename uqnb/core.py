@@ -86,11 +86,15 @@ def atomic_write(path, data: bytes | str, encoding: str = 'utf-8') -> Path:
         with os.fdopen(fd, 'wb') as f:
             f.write(data.encode(encoding) if isinstance(data, str) else data)
             f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
     return path
+
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
 
 def _check_finite(obj, where='value'):
     if isinstance(obj, float) and not math.isfinite(obj):

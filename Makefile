@@ -1,0 +1,40 @@
+# The two commands of the README: `make reproduce` (the main job) and `make test` (the whole suite).
+# Each creates .venv if it is missing and installs the pinned dependencies once (a stamp file
+# remembers the install; editing setup.py or settings.ini triggers a new one).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.uqnb-installed
+PROFILE ?= default
+NBDEV_WORKERS ?= 2
+
+.PHONY: install reproduce test nbdev-test pytest lab clean-venv
+
+install: $(STAMP)
+
+$(STAMP): setup.py settings.ini pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "[make] installing uqnb and its pinned dependencies into $(VENV) (torch 2.14.1, torchvision 0.29.1, nbdev 2.4.14) ..."
+	@set -o pipefail; $(BIN)/python -m pip install --disable-pip-version-check -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || exit 1
+	@$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+# main job: every experiment at the default profile; results in reports/<experiment>/default/
+reproduce: install
+	$(BIN)/uqnb reproduce --profile $(PROFILE)
+
+# whole test suite: notebooks clean and exported, library notebooks' tests, then pytest
+test: install nbdev-test pytest
+
+nbdev-test: install
+	$(BIN)/nbdev_test --n_workers $(NBDEV_WORKERS) --timing
+
+pytest: install
+	$(BIN)/python -m pytest tests
+
+lab: install
+	$(BIN)/jupyter lab nbs/
+
+clean-venv:
+	rm -rf $(VENV)
