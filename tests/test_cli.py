@@ -81,3 +81,28 @@ def test_experiment_that_writes_no_metrics_fails(tmp_path, reports):
     r = uqnb('run', 'quiet', '--profile', 'smoke', env={'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(exps)})
     assert r.returncode == 1 and 'did not write: metrics.json' in r.stderr
     assert not (reports/'quiet').exists()
+
+
+def test_killed_run_resumes_from_its_checkpoint_and_success_removes_it(tmp_path, reports):
+    exps = tmp_path/'experiments'; exps.mkdir()
+    _notebook(exps/'resume.ipynb', [
+        ('seed: int = 0', ['parameters']),
+        ("""\
+         import json
+         from uqnb.core import Report, atomic_write_json
+         report = Report('resume')
+         ck = report.checkpoint('state.json')
+         attempt = json.loads(ck.read_text())['attempt'] + 1 if ck.exists() else 1
+         atomic_write_json(ck, {'attempt': attempt})
+         if attempt == 1: raise RuntimeError('preempted')
+         report.metrics(attempt=attempt, seed=seed)""", None),
+    ])
+    env = {'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(exps)}
+    assert uqnb('run', 'resume', '--profile', 'smoke', env=env).returncode == 1
+    assert len(list((reports/'_checkpoints'/'resume').glob('smoke-*/state.json'))) == 1
+    # other parameters do not see that checkpoint
+    assert uqnb('run', 'resume', '--profile', 'smoke', '-p', 'seed', '1', env=env).returncode == 1
+    r = uqnb('run', 'resume', '--profile', 'smoke', env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((reports/'resume'/'smoke'/'metrics.json').read_text()) == {'attempt': 2, 'seed': 0}
+    assert len(list((reports/'_checkpoints'/'resume').glob('smoke-*'))) == 1  # only seed 1's unfinished run is left

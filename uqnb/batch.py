@@ -159,6 +159,11 @@ def _html(nb_path: Path) -> str:
     body, _ = HTMLExporter(template_name='lab').from_filename(str(nb_path))
     return body
 
+def _params_key(params: dict) -> str:
+    "A short hash of the parameters: a killed run resumes only from checkpoints of the same parameters."
+    import hashlib
+    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
 def _swap_into_place(tmp: Path, dest: Path):
     "Replace `dest` by `tmp` with two renames, so that `dest` is always either the old or the new folder."
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -184,8 +189,9 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     tmp = reports/f'.tmp-{exp.name}-{profile}-{os.getpid()}-{secrets.token_hex(3)}'
     tmp.mkdir(parents=True)
     out_nb = tmp/f'{exp.name}.ipynb'
-    old_env = os.environ.get('UQNB_OUT')
-    os.environ['UQNB_OUT'] = str(tmp)
+    ckpt = reports/'_checkpoints'/exp.name/f"{profile}-{_params_key(full)}"
+    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT')}
+    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt))
     start, t0 = now_iso(), time.perf_counter()
     try:
         _execute(pm, exp, out_nb, full, progress, log_output, timeout)
@@ -202,8 +208,9 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
                                    f"executed notebook kept at {kept}") from None
         raise ExperimentFailed(f"experiment {exp.name!r} ({profile}) failed: {type(e).__name__}: {e}") from e
     finally:
-        if old_env is None: os.environ.pop('UQNB_OUT', None)
-        else: os.environ['UQNB_OUT'] = old_env
+        for k, v in old_env.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
     try:
         missing = [f for f in ['metrics.json', *[f'{o}.png' for o in exp.outputs if o.startswith('fig')],
                                *[f'{o}.csv' for o in exp.outputs if o.startswith('table')]] if not (tmp/f).exists()]
@@ -215,6 +222,7 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
                                 files=sorted(p.name for p in tmp.iterdir()) + ['manifest.json'])
         atomic_write_json(tmp/'manifest.json', manifest)
         _swap_into_place(tmp, dest)
+        shutil.rmtree(ckpt, ignore_errors=True)  # finished: the next run starts from scratch
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

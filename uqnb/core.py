@@ -183,6 +183,12 @@ class Report:
         "Path of a file called `name` in the report folder."
         return self.dir/name
 
+    def checkpoint(self, name: str) -> Path:
+        "Path for a training checkpoint called `name`: kept across a killed run (`$UQNB_CKPT`), removed by the runner after success."
+        d = Path(os.environ.get('UQNB_CKPT') or repo_root()/'reports'/'_checkpoints'/self.experiment/'_interactive')
+        d.mkdir(parents=True, exist_ok=True)
+        return d/name
+
     def figure(self, fig, name: str, dpi: int = 120) -> list[Path]:
         "Save a matplotlib figure as `name.png` and `name.svg`."
         import io
