@@ -16,7 +16,8 @@ install: $(STAMP)
 $(STAMP): setup.py settings.ini pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "[make] installing uqnb and its pinned dependencies into $(VENV) (torch 2.14.1, torchvision 0.29.1, nbdev 2.4.14) ..."
-	@set -o pipefail; $(BIN)/python -m pip install --disable-pip-version-check -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || exit 1
+	@$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[dev]" > $(VENV)/pip-install.log 2>&1 \
+	  || { grep -v "^WARNING: Location" $(VENV)/pip-install.log; echo "[make] pip install failed (log: $(VENV)/pip-install.log)"; exit 1; }
 	@$(BIN)/python -m pip check
 	@touch $(STAMP)
 
