@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_batch.ipynb #1d27c4c0
 from __future__ import annotations
-import ast, datetime as _dt, json, os, secrets, shutil, sys, time, traceback
+import ast, contextlib, datetime as _dt, json, os, secrets, shutil, sys, time, traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -223,6 +223,8 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
         atomic_write_json(tmp/'manifest.json', manifest)
         _swap_into_place(tmp, dest)
         shutil.rmtree(ckpt, ignore_errors=True)  # finished: the next run starts from scratch
+        for d in (ckpt.parent, ckpt.parent.parent):  # and no empty folders are left behind
+            with contextlib.suppress(OSError): d.rmdir()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -191,11 +191,12 @@ class Report:
 
     def figure(self, fig, name: str, dpi: int = 120) -> list[Path]:
         "Save a matplotlib figure as `name.png` and `name.svg`."
-        import io
+        import io, matplotlib
         paths = []
         for ext in ('png', 'svg'):
             buf = io.BytesIO()
-            fig.savefig(buf, format=ext, dpi=dpi, bbox_inches='tight', metadata=_deterministic_meta(ext))
+            with matplotlib.rc_context({'svg.hashsalt': 'uqnb'}):  # SVG element ids from a fixed salt, not a random one
+                fig.savefig(buf, format=ext, dpi=dpi, bbox_inches='tight', metadata=_deterministic_meta(ext))
             paths.append(atomic_write(self.path(f'{name}.{ext}'), buf.getvalue()))
         return paths
 
