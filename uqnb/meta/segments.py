@@ -14,12 +14,14 @@ from ..data.scenes import CITYSCAPES_TRAIN_NAMES, OOD_ID
 from ..ood.metrics import ood_segments
 
 # %% auto #0
-__all__ = ['HEATMAPS', 'heatmaps', 'normalised_entropy', 'predicted_segments', 'feature_names', 'segment_features',
-           'segment_targets', 'image_segment_table', 'model_segment_table']
+__all__ = ['PROB_SUM_TOL', 'HEATMAPS', 'heatmaps', 'normalised_entropy', 'predicted_segments', 'feature_names',
+           'segment_features', 'segment_targets', 'image_segment_table', 'model_segment_table']
 
 # %% ../../nbs/14_meta.segments.ipynb #895c80f6
+PROB_SUM_TOL = 1e-3   # how far the class probabilities of a pixel may sum from 1 (float16 storage stays within it)
+
 def _check_probs(probs) -> np.ndarray:
-    "`probs` as a float NumPy array [q,H,W] of finite values with q >= 2; `ValueError` otherwise."
+    "`probs` as a float NumPy array [q,H,W] of finite probabilities summing to 1 over q >= 2 classes; `ValueError` otherwise."
     P = np.asarray(probs.detach().cpu() if hasattr(probs, 'detach') else probs)
     if P.ndim != 3: raise ValueError(f"probs must be softmax probabilities [q,H,W], got shape {P.shape}")
     if P.shape[0] < 2: raise ValueError(f"probs need at least 2 classes, got {P.shape[0]}")
@@ -28,6 +30,12 @@ def _check_probs(probs) -> np.ndarray:
         lo, hi = P.min(), P.max()
         if not np.isfinite(lo + hi): raise ValueError("probs contain NaN or infinite values")
         if lo < 0 or hi > 1 + 1e-3: raise ValueError(f"probs must be probabilities in [0, 1] (softmax, not logits); they span [{lo:.4g}, {hi:.4g}]")
+        dev = np.abs(P.sum(0, dtype=np.float64 if P.dtype == np.float64 else np.float32) - 1)
+        i = int(dev.argmax())
+        if dev.flat[i] > PROB_SUM_TOL:
+            y, x = np.unravel_index(i, dev.shape)
+            raise ValueError(f"probs must sum to 1 over the classes (dimension 0, softmax); at pixel (y={y}, x={x}) they sum to "
+                             f"{1 + float(dev.flat[i]) if P[:, y, x].sum() > 1 else 1 - float(dev.flat[i]):.6g}")
     return P
 
 def _dispersion(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,9 +82,9 @@ def _class_names(q, class_names):
     if len(class_names) != q: raise ValueError(f"class_names has {len(class_names)} names for {q} classes")
     return [str(c) for c in class_names]
 
-def _check_segments(segments, shape) -> np.ndarray:
+def _check_segments(segments, shape, what: str = "the probabilities' [H,W]") -> np.ndarray:
     seg = np.asarray(segments)
-    if seg.shape != tuple(shape): raise ValueError(f"segment map of shape {seg.shape} does not match the probabilities' [H,W] = {tuple(shape)}")
+    if seg.shape != tuple(shape): raise ValueError(f"segment map of shape {seg.shape} does not match {what} = {tuple(shape)}")
     if not np.issubdtype(seg.dtype, np.integer): raise ValueError(f"segment map must hold integer ids, got dtype {seg.dtype}")
     if seg.size and seg.min() < 0: raise ValueError("segment map holds negative ids (0 is background, segments are 1..n)")
     return seg.astype(np.int32) if seg.dtype != np.int32 else seg
@@ -169,7 +177,8 @@ def segment_features(probs, segments, class_names=None) -> pd.DataFrame:
 def segment_targets(segments, label, ood_id: int = OOD_ID) -> pd.DataFrame:
     "Per segment id > 0 of `segments`: `false_positive` (no ground-truth OoD pixel of `label` in it) and `iou` with the GT components it touches."
     lab = np.asarray(label.detach().cpu() if hasattr(label, 'detach') else label)
-    seg = _check_segments(segments, lab.shape)
+    if not np.issubdtype(lab.dtype, np.integer): raise ValueError(f"label must hold integer ids, got dtype {lab.dtype}")
+    seg = _check_segments(segments, lab.shape, "the label map's shape")
     g, ng = ndimage.label(lab == ood_id, structure=np.ones((3, 3), bool), output=np.int32)
     n = int(seg.max()) if seg.size else 0
     S = np.bincount(seg.ravel(), minlength=n + 1).astype(np.float64)
@@ -187,7 +196,11 @@ def segment_targets(segments, label, ood_id: int = OOD_ID) -> pd.DataFrame:
 def image_segment_table(probs, label=None, threshold: float = 0.7, image: int = 0, class_names=None,
                         min_size: int = 1) -> tuple[np.ndarray, pd.DataFrame]:
     "(segment map, table): predicted OoD segments of one image (E >= threshold, at least `min_size` pixels), features and targets."
-    seg, n = predicted_segments(probs, threshold)
+    shape = np.shape(probs)[1:]
+    if label is not None and np.shape(label) != shape:
+        raise ValueError(f"image {image}: label map of shape {np.shape(label)} does not match the probabilities' [H,W] = {shape}")
+    try: seg, n = predicted_segments(probs, threshold)
+    except ValueError as e: raise ValueError(f"image {image}: {e}") from None
     if min_size > 1 and n:
         small = np.bincount(seg.ravel(), minlength=n + 1) < min_size; small[0] = True
         seg[small[seg]] = 0

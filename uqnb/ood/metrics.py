@@ -33,10 +33,12 @@ def _check_pair(scores, labels, where: str = '') -> tuple[np.ndarray, np.ndarray
     return scores, labels
 
 # %% ../../nbs/13_ood.metrics.ipynb #209370ec
-def _curve_metrics(tps: np.ndarray, fps: np.ndarray, thresholds: np.ndarray, tpr_level: float = 0.95) -> dict:
+def _curve_metrics(tps: np.ndarray, fps: np.ndarray, thresholds: np.ndarray, tpr_level: float = 0.95,
+                   ood_id: int = OOD_ID_DEFAULT) -> dict:
     "AuPRC, FPR at `tpr_level` TPR, AUROC and the best-F1 threshold from cumulative TP/FP counts at descending thresholds."
     P, N = float(tps[-1]), float(fps[-1])
-    if P == 0: raise ValueError("no OoD pixels among the non-void pixels: AuPRC, FPR95 and AUROC are undefined")
+    if P == 0: raise ValueError(f"no OoD pixels (label id ood_id={ood_id}) among the non-void pixels: AuPRC, FPR95 and AUROC are "
+                                f"undefined (SegmentMeIfYouCan and Fishyscapes masks mark OoD with 1: pass ood_id=1 or map them)")
     if N == 0: raise ValueError("no in-distribution pixels among the non-void pixels: AuPRC, FPR95 and AUROC are undefined")
     tps, fps = tps.astype(np.float64), fps.astype(np.float64)
     precision, recall = tps / (tps + fps), tps / P
@@ -77,7 +79,7 @@ def pixel_metrics(scores, labels, ood_id: int = OOD_ID_DEFAULT, void_id: int = V
     pos_per = np.bincount(np.searchsorted(vals, pos), minlength=vals.size)   # OoD pixels per distinct score
     tps = np.cumsum(pos_per[::-1])                         # descending thresholds
     fps = (s.size - starts)[::-1] - tps
-    return _curve_metrics(tps, fps, vals[::-1])
+    return _curve_metrics(tps, fps, vals[::-1], ood_id=ood_id)
 
 # %% ../../nbs/13_ood.metrics.ipynb #d2ee6d9c
 class StreamingPixelMetrics:
@@ -124,7 +126,7 @@ class StreamingPixelMetrics:
         "AuPRC, FPR95, AUROC and the best-F1 threshold (a bin's lower edge) over all pixels seen."
         if self.hist.sum() == 0: raise ValueError("no non-void pixels seen: pixel metrics are undefined")
         nz, tps, fps, _, _ = self._counts()
-        return _curve_metrics(tps, fps, self.lo + nz / self.scale)
+        return _curve_metrics(tps, fps, self.lo + nz / self.scale, ood_id=self.ood_id)
 
     def error_bounds(self) -> dict:
         "Upper bounds on |AUROC − exact AUROC| and on FPR95 − exact FPR95 caused by the binning."
@@ -137,8 +139,15 @@ class StreamingPixelMetrics:
 # %% ../../nbs/13_ood.metrics.ipynb #f14e4638
 EIGHT = np.ones((3, 3), bool)
 
+def _check_threshold(threshold) -> float:
+    "`threshold` as a finite float; `ValueError` otherwise (a NaN threshold would silently predict nothing)."
+    t = float(threshold)
+    if not np.isfinite(t): raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    return t
+
 def ood_segments(score_map, threshold: float) -> tuple[np.ndarray, int]:
     "8-connected components of `score_map >= threshold`: (label map int32, 0 = background, 1..n; n)."
+    threshold = _check_threshold(threshold)
     s = np.asarray(score_map)
     if s.ndim != 2: raise ValueError(f"score_map must be 2-D [H,W], got shape {s.shape}")
     if np.issubdtype(s.dtype, np.floating) and s.size and not np.isfinite(s.min() + s.max()):
@@ -170,6 +179,7 @@ def frame_components(scores, labels, threshold: float, min_pred_size: int = 500,
                      ood_id: int = OOD_ID_DEFAULT, void_id: int = VOID_ID_DEFAULT) -> dict:
     "Per-component sIoU (GT and predicted), PPV and sizes of one frame, as SegmentMeIfYouCan defines them."
     s, l = _check_pair(scores, labels)
+    threshold = _check_threshold(threshold)
     if s.ndim != 2: raise ValueError(f"score and label maps must be 2-D [H,W], got shape {s.shape}")
     void, gt = l == void_id, l == ood_id
     pred = s >= threshold
@@ -192,7 +202,7 @@ class ComponentMetrics:
     "SegmentMeIfYouCan component metrics (mean sIoU, mean PPV, F1 at τ, mean F1) accumulated over frames."
     def __init__(self, threshold: float, min_pred_size: int = 500, min_gt_size: int = 100,
                  taus: Sequence[float] = SIOU_TAUS, ood_id: int = OOD_ID_DEFAULT, void_id: int = VOID_ID_DEFAULT):
-        self.threshold, self.min_pred_size, self.min_gt_size = float(threshold), int(min_pred_size), int(min_gt_size)
+        self.threshold, self.min_pred_size, self.min_gt_size = _check_threshold(threshold), int(min_pred_size), int(min_gt_size)
         self.taus, self.ood_id, self.void_id = np.asarray(taus, np.float64), int(ood_id), int(void_id)
         self.reset()
 
