@@ -12,14 +12,13 @@ from scipy import ndimage
 
 from ..data.scenes import CITYSCAPES_TRAIN_NAMES, OOD_ID
 from ..ood.metrics import ood_segments
+from ..ood.scores import PROB_SUM_TOL   # one tolerance for every probability check
 
 # %% auto #0
-__all__ = ['PROB_SUM_TOL', 'HEATMAPS', 'heatmaps', 'normalised_entropy', 'predicted_segments', 'feature_names',
-           'segment_features', 'segment_targets', 'image_segment_table', 'model_segment_table']
+__all__ = ['HEATMAPS', 'heatmaps', 'normalised_entropy', 'predicted_segments', 'feature_names', 'segment_features',
+           'segment_targets', 'image_segment_table', 'model_segment_table']
 
 # %% ../../nbs/14_meta.segments.ipynb #895c80f6
-PROB_SUM_TOL = 1e-3   # how far the class probabilities of a pixel may sum from 1 (float16 storage stays within it)
-
 def _check_probs(probs) -> np.ndarray:
     "`probs` as a float NumPy array [q,H,W] of finite probabilities summing to 1 over q >= 2 classes; `ValueError` otherwise."
     P = np.asarray(probs.detach().cpu() if hasattr(probs, 'detach') else probs)
@@ -29,7 +28,7 @@ def _check_probs(probs) -> np.ndarray:
     if P.size:
         lo, hi = P.min(), P.max()
         if not np.isfinite(lo + hi): raise ValueError("probs contain NaN or infinite values")
-        if lo < 0 or hi > 1 + 1e-3: raise ValueError(f"probs must be probabilities in [0, 1] (softmax, not logits); they span [{lo:.4g}, {hi:.4g}]")
+        if lo < 0 or hi > 1 + PROB_SUM_TOL: raise ValueError(f"probs must be probabilities in [0, 1] (softmax, not logits); they span [{lo:.4g}, {hi:.4g}]")
         dev = np.abs(P.sum(0, dtype=np.float64 if P.dtype == np.float64 else np.float32) - 1)
         i = int(dev.argmax())
         if dev.flat[i] > PROB_SUM_TOL:
