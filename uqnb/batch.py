@@ -14,9 +14,9 @@ from .core import (PROFILES, get_profile, repo_root, atomic_write, atomic_write_
                        default_device)
 
 # %% auto #0
-__all__ = ['Param', 'Experiment', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment', 'list_experiments',
-           'get_experiment', 'parse_value', 'validate_params', 'ExperimentFailed', 'run_experiment', 'reproduce',
-           'write_index', 'submit']
+__all__ = ['INDEXED_PROFILES', 'Param', 'Experiment', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment',
+           'list_experiments', 'get_experiment', 'parse_value', 'validate_params', 'ExperimentFailed', 'run_experiment',
+           'reproduce', 'write_index', 'submit']
 
 # %% ../nbs/50_batch.ipynb #0bb15461
 @dataclass
@@ -228,7 +228,7 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_index()
+    if profile in INDEXED_PROFILES: write_index()  # smoke runs are not tracked: they leave the index alone
     return dest
 
 def _execute(pm, exp, out_nb, params, progress, log_output, timeout):
@@ -254,12 +254,14 @@ def reproduce(profile: str = 'default', only: Iterable[str] | None = None, **kw)
     return done
 
 # %% ../nbs/50_batch.ipynb #1f58a5e6
+INDEXED_PROFILES = ('default', 'paper')  # the profiles whose reports are committed (git ignores reports/*/smoke/)
+
 def write_index(root: Path | None = None) -> Path:
     "Rebuild `reports/README.md` from the report folders' `manifest.json` and `metrics.json`."
     root = Path(root or reports_dir())
     rows = ['# Reports', '', 'Written by `uqnb run` / `uqnb reproduce`; never edited by hand.', '']
     for exp_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(('.', '_'))):
-        for run in sorted(p for p in exp_dir.iterdir() if (p/'manifest.json').exists()):
+        for run in sorted(p for p in exp_dir.iterdir() if p.name in INDEXED_PROFILES and (p/'manifest.json').exists()):
             man = json.loads((run/'manifest.json').read_text())
             met = json.loads((run/'metrics.json').read_text()) if (run/'metrics.json').exists() else {}
             commit = (man.get('git', {}).get('commit') or 'no git')[:10] + (' (dirty)' if man.get('git', {}).get('dirty') else '')
