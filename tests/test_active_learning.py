@@ -78,6 +78,8 @@ def test_killed_run_resumes_to_the_same_numbers(tmp_path):
     assert not (reports/'active_learning'/'smoke').exists()
     again = uqnb(*args, env={'UQNB_REPORTS': str(reports)})
     assert again.returncode == 0, again.stderr[-3000:]
+    assert 'resuming from the checkpoints' in again.stderr
+    assert not list(reports.glob('.tmp-*'))   # the killed run's temporary folder was cleaned up by the rerun
     a = json.loads((reports/'active_learning'/'smoke'/'metrics.json').read_text())
     b = json.loads((tmp_path/'ref'/'active_learning'/'smoke'/'metrics.json').read_text())
     drop = lambda m: {k: v for k, v in m.items() if 'seconds' not in k}

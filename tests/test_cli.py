@@ -104,5 +104,7 @@ def test_killed_run_resumes_from_its_checkpoint_and_success_removes_it(tmp_path,
     assert uqnb('run', 'resume', '--profile', 'smoke', '-p', 'seed', '1', env=env).returncode == 1
     r = uqnb('run', 'resume', '--profile', 'smoke', env=env)
     assert r.returncode == 0, r.stderr
+    assert 'resuming from the checkpoints of an earlier run' in r.stderr   # a resumed run says so
+    assert json.loads((reports/'resume'/'smoke'/'manifest.json').read_text())['resumed'] is True
     assert json.loads((reports/'resume'/'smoke'/'metrics.json').read_text()) == {'attempt': 2, 'seed': 0}
     assert len(list((reports/'_checkpoints'/'resume').glob('smoke-*'))) == 1  # only seed 1's unfinished run is left

@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_batch.ipynb #1d27c4c0
 from __future__ import annotations
-import ast, contextlib, datetime as _dt, json, os, secrets, shutil, sys, time, traceback
+import ast, contextlib, datetime as _dt, json, os, secrets, shutil, socket, sys, time, traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -15,8 +15,8 @@ from .core import (PROFILES, get_profile, repo_root, atomic_write, atomic_write_
 
 # %% auto #0
 __all__ = ['INDEXED_PROFILES', 'Param', 'Experiment', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment',
-           'list_experiments', 'get_experiment', 'parse_value', 'validate_params', 'ExperimentFailed', 'run_experiment',
-           'reproduce', 'write_index', 'submit']
+           'list_experiments', 'get_experiment', 'parse_value', 'validate_params', 'ExperimentFailed',
+           'clean_stale_tmp', 'run_experiment', 'reproduce', 'write_index', 'submit']
 
 # %% ../nbs/50_batch.ipynb #0bb15461
 @dataclass
@@ -172,6 +172,17 @@ def _swap_into_place(tmp: Path, dest: Path):
     os.replace(tmp, dest)
     if old.exists(): shutil.rmtree(old)
 
+def clean_stale_tmp(reports: Path) -> list[Path]:
+    "Remove the `.tmp-*` folders that runs on this host left behind when they were killed (their process is gone); return them."
+    host, gone = socket.gethostname(), []
+    for d in Path(reports).glob('.tmp-*'):
+        head, pid, _ = (d.name.rsplit('-', 2) + ['', ''])[:3]
+        if not (d.is_dir() and pid.isdigit() and head.endswith(f'-{host}')): continue  # another host's run, or not ours
+        try: os.kill(int(pid), 0)
+        except ProcessLookupError: shutil.rmtree(d, ignore_errors=True); gone.append(d)
+        except PermissionError: pass  # alive, another user's
+    return gone
+
 # %% ../nbs/50_batch.ipynb #304c994f
 def run_experiment(name: str, profile: str = 'default', params: dict | None = None, progress: bool = True,
                    log_output: bool = False, timeout: int | None = None) -> Path:
@@ -186,10 +197,13 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     full = validate_params(exp, params)
     reports = reports_dir()
     dest = reports/exp.name/profile
-    tmp = reports/f'.tmp-{exp.name}-{profile}-{os.getpid()}-{secrets.token_hex(3)}'
+    clean_stale_tmp(reports)
+    tmp = reports/f'.tmp-{exp.name}-{profile}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}'
     tmp.mkdir(parents=True)
     out_nb = tmp/f'{exp.name}.ipynb'
     ckpt = reports/'_checkpoints'/exp.name/f"{profile}-{_params_key(full)}"
+    resumed = ckpt.is_dir() and any(ckpt.iterdir())
+    if resumed: print(f"[uqnb] {exp.name} ({profile}): resuming from the checkpoints of an earlier run in {ckpt}", file=sys.stderr, flush=True)
     old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT')}
     os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt))
     start, t0 = now_iso(), time.perf_counter()
@@ -219,7 +233,7 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
         manifest = run_manifest(exp.name, profile, full, start, now_iso(), time.perf_counter() - t0,
                                 device=default_device(get_profile(profile).device),
                                 notebook=str(exp.path.relative_to(repo_root()) if exp.path.is_relative_to(repo_root()) else exp.path),
-                                files=sorted(p.name for p in tmp.iterdir()) + ['manifest.json'])
+                                files=sorted(p.name for p in tmp.iterdir()) + ['manifest.json'], resumed=resumed)
         atomic_write_json(tmp/'manifest.json', manifest)
         _swap_into_place(tmp, dest)
         shutil.rmtree(ckpt, ignore_errors=True)  # finished: the next run starts from scratch
