@@ -7,13 +7,17 @@ from torch import nn
 from uqnb.gan.networks import ResnetGenerator, PatchDiscriminator, count_parameters, REFERENCE_G_PARAMS, REFERENCE_D_PARAMS
 
 
+class _Residual(nn.Sequential):
+    def forward(self, x): return x + super().forward(x)
+
+
 def _reference_generator():
     "The reference ResNet generator (ngf 64, 9 blocks, instance norm without affine, so convs with bias), layer by layer."
     IN = lambda c: nn.InstanceNorm2d(c)          # affine=False by default: no parameters
     L = [nn.ReflectionPad2d(3), nn.Conv2d(3, 64, 7), IN(64), nn.ReLU(),
          nn.Conv2d(64, 128, 3, 2, 1), IN(128), nn.ReLU(), nn.Conv2d(128, 256, 3, 2, 1), IN(256), nn.ReLU()]
     for _ in range(9):
-        L += [nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(256, 256, 3), IN(256), nn.ReLU(), nn.ReflectionPad2d(1), nn.Conv2d(256, 256, 3), IN(256))]
+        L += [_Residual(nn.ReflectionPad2d(1), nn.Conv2d(256, 256, 3), IN(256), nn.ReLU(), nn.ReflectionPad2d(1), nn.Conv2d(256, 256, 3), IN(256))]
     L += [nn.ConvTranspose2d(256, 128, 3, 2, 1, 1), IN(128), nn.ReLU(), nn.ConvTranspose2d(128, 64, 3, 2, 1, 1), IN(64), nn.ReLU(),
           nn.ReflectionPad2d(3), nn.Conv2d(64, 3, 7), nn.Tanh()]
     return nn.Sequential(*L)
