@@ -96,7 +96,7 @@ def test_expert_checkpoint_with_another_class_count_fails(tmp_path):
 
 def test_paper_image_sizes_the_generator_cannot_take(fixtures, tmp_path):
     odd = tmp_path/'cs_odd'
-    files = write_cityscapes_fixture(odd, n_per_split=2, size=(30, 64))
+    files = write_cityscapes_fixture(odd, n_per_split=4, size=(30, 64))
     r = uqnb('run', 'domain_adaptation', '--profile', 'paper', '-p', 'cityscapes_root', str(odd), '-p', 'sim_root', str(fixtures/'synthia'),
              *TINY, env={'UQNB_REPORTS': str(tmp_path)})
     assert r.returncode == 1, r.stderr[-2000:]
