@@ -1,4 +1,4 @@
-import os, subprocess, sys
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 
@@ -10,6 +10,22 @@ def uqnb(*args, env=None, timeout=600):
     "Run the installed `uqnb` command; return the CompletedProcess."
     return subprocess.run([str(BIN/'uqnb'), *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def kill_when(args, reports: Path, ready, timeout: float = 300, poll: float = 0.1):
+    "Start `uqnb *args` writing into `reports`; SIGKILL its whole process group once `ready()` holds (or after `timeout` s)."
+    p = subprocess.Popen([str(BIN/'uqnb'), *args], cwd=ROOT, env={**os.environ, 'UQNB_REPORTS': str(reports)},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ready():
+        if p.poll() is not None: pytest.fail('the run ended before it could be killed')
+        time.sleep(poll)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+
+
+def checkpoint_states(folder: Path, name: str = 'state.json') -> list[dict]:
+    "The JSON checkpoints called `name` under `folder` (none while it does not exist; empty files skipped)."
+    return [json.loads(s.read_text()) for s in (folder.rglob(name) if folder.exists() else []) if s.stat().st_size]
 
 
 def snapshot(folder: Path) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import uqnb, ROOT, BIN
+from conftest import uqnb, ROOT, BIN, kill_when, checkpoint_states
 from uqnb.data.formats import write_mnist_fixture, write_emnist_fixture
 
 SCRIPT = ROOT/'data_scripts'/'make_glyph_sandbox.py'
@@ -65,16 +65,9 @@ def test_killed_run_resumes_to_the_same_numbers(tmp_path):
     ref = uqnb(*args, env={'UQNB_REPORTS': str(tmp_path/'ref')})
     assert ref.returncode == 0, ref.stderr[-3000:]
     reports = tmp_path/'killed'
-    p = subprocess.Popen([str(BIN/'uqnb'), *args], cwd=ROOT, env={**os.environ, 'UQNB_REPORTS': str(reports)},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     ckpt = reports/'_checkpoints'/'active_learning'
-    deadline = time.time() + 300
-    while time.time() < deadline:   # wait until a run has finished at least one query step, then kill everything
-        states = list(ckpt.rglob('state.json')) if ckpt.exists() else []
-        if any(len(json.loads(s.read_text())['history']) >= 2 for s in states if s.stat().st_size): break
-        if p.poll() is not None: pytest.fail('the run ended before it could be killed')
-        time.sleep(0.2)
-    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    # kill everything once a run has finished at least one query step
+    kill_when(args, reports, lambda: any(len(s['history']) >= 2 for s in checkpoint_states(ckpt)), poll=0.2)
     assert not (reports/'active_learning'/'smoke').exists()
     again = uqnb(*args, env={'UQNB_REPORTS': str(reports)})
     assert again.returncode == 0, again.stderr[-3000:]

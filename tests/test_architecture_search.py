@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import uqnb, ROOT, BIN
+from conftest import uqnb, ROOT, BIN, kill_when, checkpoint_states
 from uqnb.data.formats import write_cifar10_fixture
 from uqnb.nas.spec import NetSpec, Stage, build, validate, count_ops, count_params, conv_macs, single_conv, cifar_resnet
 from uqnb.nas.search import SearchConfig, TrainConfig, as_data, run_search, save_net
@@ -43,16 +43,9 @@ def test_killed_search_resumes_to_the_same_step_log(tmp_path):
     ref = uqnb(*args, env={'UQNB_REPORTS': str(tmp_path/'ref')})
     assert ref.returncode == 0, ref.stderr[-3000:]
     reports = tmp_path/'killed'
-    p = subprocess.Popen([str(BIN/'uqnb'), *args], cwd=ROOT, env={**os.environ, 'UQNB_REPORTS': str(reports)},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     ckpt = reports/'_checkpoints'/'architecture_search'
-    deadline = time.time() + 300
-    while time.time() < deadline:   # kill once the search has checkpointed two steps, in the middle of the pipeline
-        states = list(ckpt.rglob('state.json')) if ckpt.exists() else []
-        if any(len(json.loads(s.read_text())['log']) >= 2 for s in states if s.stat().st_size): break
-        if p.poll() is not None: pytest.fail('the run ended before it could be killed')
-        time.sleep(0.1)
-    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    # kill once the search has checkpointed two steps, in the middle of the pipeline
+    kill_when(args, reports, lambda: any(len(s['log']) >= 2 for s in checkpoint_states(ckpt)))
     assert not (reports/'architecture_search'/'smoke').exists()
     (state,) = list(ckpt.rglob('state.json'))
     assert 2 <= len(json.loads(state.read_text())['log']) < 5

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import uqnb, ROOT, BIN
+from conftest import uqnb, ROOT, BIN, kill_when
 from uqnb.data.formats import write_cityscapes_fixture, write_synthia_fixture
 
 KEYS = ['miou_source_only', 'miou_cyclegan', 'seeds', 'crossover_fraction']
@@ -51,16 +51,9 @@ def test_killed_run_resumes_to_the_same_numbers(tmp_path):
     ref = uqnb(*SMOKE, env={'UQNB_REPORTS': str(tmp_path/'ref')})
     assert ref.returncode == 0, ref.stderr[-3000:]
     reports = tmp_path/'killed'
-    p = subprocess.Popen([str(BIN/'uqnb'), *SMOKE], cwd=ROOT, env={**os.environ, 'UQNB_REPORTS': str(reports)},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     ckpt = reports/'_checkpoints'/'domain_adaptation'
-    deadline = time.time() + 300
-    while time.time() < deadline:   # kill once the pre-training is done and the first runs have finished, mid-way through the runs
-        done = list(ckpt.rglob('results/ours_*.json')) if ckpt.exists() else []
-        if done: break
-        if p.poll() is not None: pytest.fail('the run ended before it could be killed')
-        time.sleep(0.1)
-    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    # kill once the pre-training is done and the first runs have finished, mid-way through the runs
+    kill_when(SMOKE, reports, lambda: ckpt.exists() and any(ckpt.rglob('results/ours_*.json')))
     assert not (reports/'domain_adaptation'/'smoke').exists()
     assert len(list(ckpt.rglob('results/*.json'))) < 8, 'killed too late: every run had finished'
     again = uqnb(*SMOKE, env={'UQNB_REPORTS': str(reports)})
