@@ -155,8 +155,10 @@ def _engine():
     return UqnbEngine
 
 def _html(nb_path: Path) -> str:
+    "The executed notebook as HTML that reads as a report: outputs and prose, the code left in the .ipynb."
     from nbconvert import HTMLExporter
-    body, _ = HTMLExporter(template_name='lab').from_filename(str(nb_path))
+    body, _ = HTMLExporter(template_name='lab', exclude_input=True, exclude_input_prompt=True,
+                           exclude_output_prompt=True).from_filename(str(nb_path))
     return body
 
 def _params_key(params: dict) -> str:
@@ -204,8 +206,9 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     ckpt = reports/'_checkpoints'/exp.name/f"{profile}-{_params_key(full)}"
     resumed = ckpt.is_dir() and any(ckpt.iterdir())
     if resumed: print(f"[uqnb] {exp.name} ({profile}): resuming from the checkpoints of an earlier run in {ckpt}", file=sys.stderr, flush=True)
-    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT')}
-    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt))
+    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT', 'UQNB_PROGRESS')}
+    # the library's bars stay silent in the executed notebook (uqnb.core.tqdm); the runner's bar shows progress
+    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt), UQNB_PROGRESS='0')
     start, t0 = now_iso(), time.perf_counter()
     try:
         _execute(pm, exp, out_nb, full, progress, log_output, timeout)

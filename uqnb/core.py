@@ -13,8 +13,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['PROFILES', 'MANIFEST_PACKAGES', 'Profile', 'get_profile', 'resolve_settings', 'seed_everything', 'default_device',
-           'atomic_write', 'atomic_write_json', 'repo_root', 'git_info', 'package_versions', 'now_iso', 'run_manifest',
-           'Report']
+           'tqdm', 'atomic_write', 'atomic_write_json', 'repo_root', 'git_info', 'package_versions', 'now_iso',
+           'run_manifest', 'Report']
 
 # %% ../nbs/00_core.ipynb #bcea8cf5
 @dataclass(frozen=True)
@@ -75,6 +75,15 @@ def default_device(prefer: str | None = None):
     if prefer not in (None, 'cpu', 'cuda'): raise ValueError(f"prefer must be None, 'cpu' or 'cuda', got {prefer!r}")
     if prefer != 'cpu' and torch.cuda.is_available(): return torch.device('cuda')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #3e8d3d03
+from tqdm.auto import tqdm as _tqdm_auto
+
+class tqdm(_tqdm_auto):
+    "tqdm's automatic progress bar, silent when `UQNB_PROGRESS=0` (the runner sets it; its own bar shows progress)."
+    def __init__(self, *args, **kwargs):
+        if os.environ.get('UQNB_PROGRESS') == '0': kwargs['disable'] = True
+        super().__init__(*args, **kwargs)
 
 # %% ../nbs/00_core.ipynb #cd9e8bc3
 def atomic_write(path, data: bytes | str, encoding: str = 'utf-8') -> Path:

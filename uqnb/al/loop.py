@@ -141,7 +141,7 @@ def run_active_learning(strategy: str | Strategy, pool_ds, val_ds, test_ds, cfg:
     "Active learning with `strategy` on `pool_ds` (checkpointed in `checkpoint_dir`, resumed when a checkpoint exists); returns dict(history, active_set, finished)."
     from uqnb.detect.model import build_retinanet, predict, transfer_weights
     from uqnb.detect.evaluation import average_precision50
-    from tqdm.auto import tqdm
+    from uqnb.core import tqdm
     unknown = set(cfg) - set(AL_CONFIG)
     if unknown: raise ValueError(f"unknown cfg keys {sorted(unknown)}; known: {', '.join(AL_CONFIG)}")
     cfg = {**AL_CONFIG, **cfg}

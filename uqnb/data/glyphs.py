@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
-from tqdm.auto import tqdm
+from ..core import tqdm
 
 from ..core import atomic_write_json
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.models.detection import RetinaNet
 from torchvision.ops import boxes as box_ops, sigmoid_focal_loss
-from tqdm.auto import tqdm
+from ..core import tqdm
 
 from .model import HeadOutputs, run_heads, postprocess, _as_image_list
 

@@ -21,7 +21,7 @@ from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 from torchvision.ops.feature_pyramid_network import LastLevelP6P7
-from tqdm.auto import tqdm
+from ..core import tqdm
 
 from ..core import atomic_write, default_device
 

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..core import tqdm
 
 from ..core import atomic_write, atomic_write_json, seed_everything
 from ..data.scenes import VOID_ID, CITYSCAPES_TRAIN_NAMES

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from ..core import tqdm
 
 from ..core import atomic_write, default_device
 from ..data.scenes import VOID_ID

@@ -212,7 +212,7 @@ def model_segment_table(model, dataset, threshold: float = 0.7, batch_size: int 
                         device=None, progress: bool = True) -> pd.DataFrame:
     "Segment table (`image`, `segment`, features, targets) of `model`'s predicted OoD segments over `dataset` of `(image, label)`."
     import torch
-    from tqdm.auto import tqdm
+    from uqnb.core import tqdm
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()

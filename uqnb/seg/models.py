@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import Conv2dNormActivation
-from tqdm.auto import tqdm
+from ..core import tqdm
 
 from ..core import atomic_write, default_device
 from ..data.scenes import VOID_ID, CITYSCAPES_TRAIN_NAMES
