@@ -9,7 +9,7 @@ STAMP := $(VENV)/.uqnb-installed
 PROFILE ?= default
 NBDEV_WORKERS ?= 2
 
-.PHONY: install reproduce test nbdev-test pytest lab clean-venv
+.PHONY: install reproduce test nbdev-test pytest lab docs readme clean-venv
 
 install: $(STAMP)
 
@@ -21,9 +21,10 @@ $(STAMP): setup.py settings.ini pyproject.toml
 	@$(BIN)/python -m pip check
 	@touch $(STAMP)
 
-# main job: every experiment at the default profile; results in reports/<experiment>/default/
+# main job: every experiment at the default profile; results in reports/<experiment>/default/, then the HTML docs
 reproduce: install
 	$(BIN)/uqnb reproduce --profile $(PROFILE)
+	$(BIN)/python -m uqnb.docs build
 
 # whole test suite: notebooks clean and exported, library notebooks' tests, then pytest
 test: install nbdev-test pytest
@@ -34,8 +35,17 @@ nbdev-test: install
 pytest: install
 	$(BIN)/python -m pytest tests
 
+# JupyterLab from the project's venv, opening nbs/: its python3 kernel is .venv's Python, with uqnb installed
 lab: install
 	$(BIN)/jupyter lab nbs/
+
+# the HTML docs in _docs/ (offline): home page from nbs/index.ipynb, API pages, experiment pages, results gallery
+docs: install
+	$(BIN)/python -m uqnb.docs build
+
+# README.md from nbs/index.ipynb (edit the notebook, then run this; `make test` fails when they differ)
+readme: install
+	$(BIN)/python -m uqnb.docs readme
 
 clean-venv:
 	rm -rf $(VENV)
