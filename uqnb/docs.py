@@ -12,10 +12,11 @@ from .core import repo_root, atomic_write
 
 # %% auto #0
 __all__ = ['README_WARNING', 'exec_api_cells', 'CLAIMS', 'cell_directives', 'readme_markdown', 'write_readme', 'slugify',
-           'md_to_html', 'terminal_text', 'cells_html', 'process_library_notebook', 'api_page', 'doc_prefix', 'rel_url',
-           'relink', 'page_html', 'MissingMetric', 'eval_metric_expr', 'evaluate_claim', 'report_runs', 'manifest_line',
-           'table_html', 'report_section', 'experiment_settings', 'experiment_tables', 'library_notebooks', 'build_api',
-           'claims_html', 'evaluate_claims', 'build_site', 'site_links', 'broken_links', 'fix_anchors', 'main']
+           'md_to_html', 'terminal_text', 'merge_streams', 'cells_html', 'process_library_notebook', 'api_page',
+           'doc_prefix', 'rel_url', 'relink', 'page_html', 'MissingMetric', 'eval_metric_expr', 'evaluate_claim',
+           'report_runs', 'manifest_line', 'table_html', 'report_section', 'experiment_settings', 'experiment_tables',
+           'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims', 'build_site', 'site_links',
+           'broken_links', 'fix_anchors', 'main']
 
 # %% ../nbs/52_docs.ipynb #8669dfce
 README_WARNING = '<!-- WARNING: generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file -->'
@@ -124,6 +125,15 @@ def _output_html(o: dict, img_dir: Path | None, img_url: str, name: str) -> str:
     if 'text/plain' in data: return f'<pre class="output">{html.escape(terminal_text("".join(data["text/plain"])))}</pre>'
     return ''
 
+def merge_streams(outputs: list) -> list:
+    "`outputs` with consecutive stream outputs of the same stream joined, as Jupyter shows them."
+    res = []
+    for o in outputs:
+        if o.get('output_type') == 'stream' and res and res[-1].get('output_type') == 'stream' and res[-1].get('name') == o.get('name'):
+            res[-1] = dict(res[-1], text=''.join(res[-1]['text']) + ''.join(o.get('text', '')))
+        else: res.append(o)
+    return res
+
 def cells_html(cells: list, code: str = 'show', img_dir: Path | None = None, img_url: str = '.', env: dict | None = None) -> str:
     "HTML of notebook `cells`; `code` is 'show', 'fold' or 'hide'; image outputs are written to `img_dir` and linked as `img_url`."
     if code not in ('show', 'fold', 'hide'): raise ValueError(f"code must be 'show', 'fold' or 'hide', got {code!r}")
@@ -143,7 +153,7 @@ def cells_html(cells: list, code: str = 'show', img_dir: Path | None = None, img
             elif code in ('show', 'fold'):
                 parts.append(f'<details class="code"><summary>{html.escape(d.get("code-summary", "Code").strip(chr(34)))}</summary>{h}</details>')
         if not d.keys() & (_HIDE - {'export'}) and d.get('output') != 'false':
-            parts += [_output_html(o, img_dir, img_url, f'cell{i}-{k}') for k, o in enumerate(c.get('outputs', []))]
+            parts += [_output_html(o, img_dir, img_url, f'cell{i}-{k}') for k, o in enumerate(merge_streams(c.get('outputs', [])))]
         if any(parts): out.append(f'<div class="cell code">{"".join(parts)}</div>')
     return '\n'.join(out)
 
