@@ -13,10 +13,10 @@ from .core import repo_root, atomic_write
 # %% auto #0
 __all__ = ['README_WARNING', 'exec_api_cells', 'CLAIMS', 'cell_directives', 'readme_markdown', 'write_readme', 'slugify',
            'md_to_html', 'terminal_text', 'merge_streams', 'cells_html', 'process_library_notebook', 'api_page',
-           'doc_prefix', 'rel_url', 'relink', 'page_html', 'MissingMetric', 'eval_metric_expr', 'evaluate_claim',
-           'report_runs', 'manifest_line', 'table_html', 'report_section', 'experiment_settings', 'experiment_tables',
-           'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims', 'build_site', 'site_links',
-           'broken_links', 'fix_anchors', 'main']
+           'in_tags', 'doc_prefix', 'rel_url', 'relink', 'page_html', 'MissingMetric', 'eval_metric_expr',
+           'evaluate_claim', 'report_runs', 'manifest_line', 'table_html', 'report_section', 'experiment_settings',
+           'experiment_tables', 'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims', 'build_site',
+           'site_links', 'broken_links', 'fix_anchors', 'main']
 
 # %% ../nbs/52_docs.ipynb #8669dfce
 README_WARNING = '<!-- WARNING: generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file -->'
@@ -230,6 +230,12 @@ def api_page(path, out: Path, page_dir: str = 'api') -> dict:
                 source=f'nbs/{path.name}')
 
 # %% ../nbs/52_docs.ipynb #eaa23129
+_re_tag = re.compile(r'<[a-zA-Z][^<>]*>')
+
+def in_tags(body: str, f) -> str:
+    "`body` with `f` applied to each HTML start tag, never to text (where code shows `<a href=...>` escaped as `&lt;a href=...`)."
+    return _re_tag.sub(lambda m: f(m.group(0)), body)
+
 def doc_prefix(root=None) -> str:
     "The URL prefix nbdev's symbol links start with: `doc_host` + `doc_baseurl` from `settings.ini`."
     cfg = ConfigParser(delimiters=['=']); cfg.read(Path(root or repo_root())/'settings.ini', encoding='utf-8')
@@ -245,7 +251,8 @@ def rel_url(page: str, target: str) -> str:
 def relink(body: str, page: str, prefix: str, api_dir: str = 'api') -> str:
     "Point nbdev's links (`href` attributes `prefix + name.html#anchor`) in `body` (on site page `page`) at the API pages."
     if not prefix: return body
-    return re.sub(r'href="' + re.escape(prefix) + r'([\w.\-]+\.html(?:#[^"]*)?)"', lambda m: f'href="{rel_url(page, f"{api_dir}/{m.group(1)}")}"', body)
+    attr = re.compile(r'href="' + re.escape(prefix) + r'([\w.\-]+\.html(?:#[^"]*)?)"')
+    return in_tags(body, lambda tag: attr.sub(lambda m: f'href="{rel_url(page, f"{api_dir}/{m.group(1)}")}"', tag))
 
 # %% ../nbs/52_docs.ipynb #c3a37991
 _CSS = '''
@@ -606,15 +613,18 @@ def build_site(out=None, root=None, api: bool = True) -> Path:
     return out
 
 # %% ../nbs/52_docs.ipynb #5009d092
-_re_href = re.compile(r'(href|src)="([^"]*)"')
+_re_href = re.compile(r'\b(href|src)="([^"]*)"')
 _re_id = re.compile(r'\bid="([^"]+)"')
+
+def _tags(t: str) -> str: return '\n'.join(_re_tag.findall(t))
 
 def site_links(out: Path) -> dict:
     "Every page's ids and internal links: `{page: {'ids': set, 'links': [(attr, url)]}}`."
     res = {}
     for f in out.rglob('*.html'):
         t = f.read_text(encoding='utf-8')
-        res[f.relative_to(out).as_posix()] = dict(ids=set(_re_id.findall(t)), links=[(a, u) for a, u in _re_href.findall(t)
+        tags = _tags(t)
+        res[f.relative_to(out).as_posix()] = dict(ids=set(_re_id.findall(tags)), links=[(a, u) for a, u in _re_href.findall(tags)
                                                     if not re.match(r'^[a-z]+:', u)])
     return res
 
@@ -645,7 +655,7 @@ def fix_anchors(out: Path):
             parent = anchor.rsplit('.', 1)[0] if '.' in anchor else None
             return f'{attr}="{path}#{parent}"' if parent in ids else f'{attr}="{path or posixpath.basename(page)}"'
         t = f.read_text(encoding='utf-8')
-        new = _re_href.sub(fix, t)
+        new = in_tags(t, lambda tag: _re_href.sub(fix, tag))
         if new != t: f.write_text(new, encoding='utf-8')
 
 # %% ../nbs/52_docs.ipynb #6249d194
