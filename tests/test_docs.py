@@ -43,6 +43,9 @@ def test_site_has_every_page(site):
     pages = {p.relative_to(site).as_posix() for p in site.rglob('*.html')}
     assert {'index.html', 'gallery.html'} <= pages
     assert {f'experiments/{e}.html' for e in exps} <= pages
+    for e in exps:  # parameters and settings per profile on every experiment page
+        t = (site/'experiments'/f'{e}.html').read_text()
+        assert 'id="parameters"' in t and 'id="settings"' in t, e
     assert len([p for p in pages if p.startswith('api/')]) == len(libs)
     core = (site/'api'/'core.html').read_text()
     # signatures and docstrings as show_doc gives them, cross-links between symbols, hidden cells hidden

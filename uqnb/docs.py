@@ -15,8 +15,8 @@ __all__ = ['README_WARNING', 'exec_api_cells', 'CLAIMS', 'cell_directives', 'rea
            'md_to_html', 'terminal_text', 'merge_streams', 'cells_html', 'process_library_notebook', 'api_page',
            'in_tags', 'doc_prefix', 'rel_url', 'relink', 'page_html', 'MissingMetric', 'eval_metric_expr',
            'evaluate_claim', 'report_runs', 'manifest_line', 'table_html', 'report_section', 'experiment_settings',
-           'experiment_tables', 'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims', 'build_site',
-           'site_links', 'broken_links', 'fix_anchors', 'main']
+           'settings_source', 'experiment_tables', 'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims',
+           'build_site', 'site_links', 'broken_links', 'fix_anchors', 'main']
 
 # %% ../nbs/52_docs.ipynb #8669dfce
 README_WARNING = '<!-- WARNING: generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file -->'
@@ -450,6 +450,12 @@ def experiment_settings(path) -> dict | None:
             return ns.get('SETTINGS')
     return None
 
+def settings_source(path) -> str | None:
+    "The source of the cell that defines `SETTINGS` in the experiment notebook at `path` (shown when it cannot run on its own)."
+    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    return next((''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code'
+                 and re.search(r'^SETTINGS\s*=', ''.join(c['source']), re.MULTILINE)), None)
+
 def _val(v) -> str:
     return html.escape(repr(v) if not isinstance(v, str) else v)
 
@@ -557,10 +563,12 @@ def build_site(out=None, root=None, api: bool = True) -> Path:
     for e in exps:
         page = f'experiments/{e.name}.html'
         try: settings = experiment_settings(e.path)
-        except Exception as err: settings, _ = None, print(f'[docs] {e.name}: SETTINGS not readable ({err})', file=sys.stderr)
+        except Exception as err: settings, _ = None, print(f'[docs] {e.name}: SETTINGS cannot run on its own ({err!r}): its source is shown', file=sys.stderr)
         body = [f'<p>Notebook <code>nbs/experiments/{e.name}.ipynb</code>. Run: <code>uqnb run {e.name} --profile default</code> '
                 f'(<code>smoke</code> takes seconds, <code>paper</code> needs the real data sets). '
                 f'<a href="{rel_url(page, "gallery.html#" + e.name)}">In the gallery</a>.</p>', experiment_tables(e, settings)]
+        if settings is None and (src := settings_source(e.path)):
+            body.append(f'<h2 id="settings">Settings per profile</h2><p>The notebook\'s <code>SETTINGS</code> cell:</p>{_highlight(src)}')
         gallery.append(f'<h3 id="{e.name}"><a href="{rel_url("gallery.html", page)}">{html.escape(e.title)}</a> <code>{e.name}</code></h3>')
         runs = report_runs(reports, e.name)
         if not runs:
