@@ -481,20 +481,17 @@ def experiment_tables(exp, settings: dict | None) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/52_docs.ipynb #df3b69dc
-def _api_worker(args):
-    path, out, root = args
-    os.chdir(root)
-    os.environ.setdefault('MPLBACKEND', 'Agg')
-    return api_page(path, Path(out))
-
 def library_notebooks(root: Path) -> list[Path]:
     "The library notebooks (`nbs/NN_*.ipynb`) in order."
     return sorted(p for p in (root/'nbs').glob('[0-9]*.ipynb'))
 
 def build_api(root: Path, out: Path) -> list[dict]:
-    "Process every library notebook into an API page (one after the other: about 15 s in all)."
+    "Process every library notebook into an API page (one after the other: about 15 s in all; nbdev reads `settings.ini` from the working directory)."
     cwd = os.getcwd()
-    try: return [_api_worker((p, out, root)) for p in library_notebooks(root)]
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    try:
+        os.chdir(root)
+        return [api_page(p, out) for p in library_notebooks(root)]
     finally: os.chdir(cwd)
 
 # %% ../nbs/52_docs.ipynb #98a3e840
@@ -535,7 +532,7 @@ def evaluate_claims(reports: Path, claims: list = None) -> list[dict]:
 # %% ../nbs/52_docs.ipynb #275d3e5c
 def build_site(out=None, root=None, api: bool = True) -> Path:
     "Build the whole site into `out` (default `_docs/`): home, API pages, experiment pages, gallery with claims."
-    from uqnb.batch import list_experiments, experiments_dir
+    from uqnb.batch import list_experiments
     root = Path(root or repo_root()); out = Path(out or root/'_docs')
     t0 = time.perf_counter()
     reports = root/'reports'
