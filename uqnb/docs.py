@@ -4,15 +4,15 @@
 
 # %% ../nbs/52_docs.ipynb #be42bd5c
 from __future__ import annotations
-import ast, base64, fnmatch, html, json, os, posixpath, re, shutil, sys, time
+import ast, base64, fnmatch, functools, html, json, os, posixpath, re, shutil, sys, time
 from configparser import ConfigParser
 from pathlib import Path
 
 from .core import repo_root, atomic_write
 
 # %% auto #0
-__all__ = ['README_WARNING', 'exec_api_cells', 'CLAIMS', 'cell_directives', 'readme_markdown', 'write_readme', 'slugify',
-           'md_to_html', 'terminal_text', 'merge_streams', 'cells_html', 'process_library_notebook', 'api_page',
+__all__ = ['README_WARNING', 'CLAIMS', 'cell_directives', 'readme_markdown', 'write_readme', 'slugify', 'md_to_html',
+           'terminal_text', 'merge_streams', 'cells_html', 'exec_api_cells', 'process_library_notebook', 'api_page',
            'in_tags', 'doc_prefix', 'rel_url', 'relink', 'page_html', 'MissingMetric', 'eval_metric_expr',
            'evaluate_claim', 'report_runs', 'manifest_line', 'table_html', 'report_section', 'experiment_settings',
            'settings_source', 'experiment_tables', 'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims',
@@ -176,10 +176,12 @@ def _only_imports(source: str) -> bool:
     except SyntaxError: return False
     return bool(tree.body) and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body)
 
-def _exec_api_cells_proc():
+@functools.cache
+def exec_api_cells():
+    "The nbdev processor that replaces `exec_show_docs` (made on first call: nbdev and execnb are dev requirements)."
     from nbdev.process import Processor
     from execnb.shell import CaptureShell
-    class exec_api_cells(Processor):
+    class _exec_api_cells(Processor):
         "Run exported cells, import-only cells and `show_doc` cells (with a fallback for signatures fastcore cannot format)."
         def begin(self):
             self.k = CaptureShell()
@@ -193,19 +195,15 @@ def _exec_api_cells_proc():
             elif not (d.keys() & {'export', 'exports', 'exporti', 'exec_doc'} or _only_imports(cell.source)): return
             self.k.cell(cell)
             if self.k.exc: raise RuntimeError(f"cell {cell.idx_} failed while building the API page:\n{cell.source}") from self.k.exc
-    return exec_api_cells
-
-exec_api_cells = None  # the processor class, made on first use (nbdev and execnb are imported lazily)
+    return _exec_api_cells
 
 def process_library_notebook(path) -> dict:
     "A library notebook after nbdev's documentation processors, with `exec_api_cells` in place of `exec_show_docs`."
-    global exec_api_cells
     from execnb.nbio import read_nb
     from nbdev.processors import FilterDefaults, exec_show_docs
     from nbdev.process import NBProcessor
-    if exec_api_cells is None: exec_api_cells = _exec_api_cells_proc()
     nb = read_nb(path)
-    procs = [exec_api_cells if p is exec_show_docs else p for p in FilterDefaults().procs()]
+    procs = [exec_api_cells() if p is exec_show_docs else p for p in FilterDefaults().procs()]
     NBProcessor(nb=nb, procs=procs).process()
     return nb
 
