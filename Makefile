@@ -36,8 +36,9 @@ pytest: install
 	$(BIN)/python -m pytest tests
 
 # JupyterLab from the project's venv, opening nbs/: its python3 kernel is .venv's Python, with uqnb installed
+# (jupyter_client starts the native kernel with the Python that runs JupyterLab); as root it needs --allow-root
 lab: install
-	$(BIN)/jupyter lab nbs/
+	$(BIN)/jupyter lab nbs/ $(LAB_ARGS) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # the HTML docs in _docs/ (offline): home page from nbs/index.ipynb, API pages, experiment pages, results gallery
 docs: install
