@@ -76,7 +76,7 @@ def default_device(prefer: str | None = None):
     if prefer != 'cpu' and torch.cuda.is_available(): return torch.device('cuda')
     return torch.device('cpu')
 
-# %% ../nbs/00_core.ipynb #3e8d3d03
+# %% ../nbs/00_core.ipynb #513a11d4
 from tqdm.auto import tqdm as _tqdm_auto
 
 class tqdm(_tqdm_auto):
