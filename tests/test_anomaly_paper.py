@@ -11,7 +11,8 @@ from uqnb.data.formats import write_cityscapes_fixture, write_coco_fixture, writ
 from uqnb.seg.models import deeplabv3
 
 KEYS = ['auprc_best_baseline', 'auprc_entmax', 'auprc_gain_pp', 'fpr95_entmax', 'mean_f1_entmax',
-        'fp_reduction_pct', 'fn_reduction_pct', 'miou_loss_pp', 'seeds']
+        'fp_reduction_pct', 'fn_reduction_pct', 'miou_loss_pp', 'miou_baseline', 'miou_entmax', 'declaration_cost_pp',
+        'common_threshold', 'fp_baseline', 'fn_baseline', 'fp_entmax_meta', 'fn_entmax_meta', 'seeds']
 
 
 @pytest.fixture(scope='module')
@@ -43,7 +44,7 @@ def test_paper_profile_runs_end_to_end(roots, tmp_path):
     r = uqnb('run', 'anomaly', '--profile', 'paper', *_args(roots), env={'UQNB_REPORTS': str(reports)})
     assert r.returncode == 0, r.stderr[-3000:]
     out = reports/'anomaly'/'paper'
-    for f in ('fig1.png', 'fig1.svg', 'fig2.png', 'table1.csv', 'table2.csv', 'table3.csv', 'anomaly.ipynb', 'manifest.json'):
+    for f in ('fig1.png', 'fig1.svg', 'fig2.png', 'table1.csv', 'table2.csv', 'table3.csv', 'table4.csv', 'anomaly.ipynb', 'manifest.json'):
         assert (out/f).stat().st_size > 0, f
     metrics = json.loads((out/'metrics.json').read_text())
     for k in KEYS:
@@ -51,6 +52,12 @@ def test_paper_profile_runs_end_to_end(roots, tmp_path):
         if k.endswith('_reduction_pct') and isinstance(v, str): assert v.startswith('undefined: '), v   # a reduction from 0
         else: assert isinstance(v, (int, float)) and math.isfinite(v), (k, v)
     assert metrics['seeds'] == 1
+    assert metrics['common_threshold'] in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    assert metrics['miou_loss_pp'] == pytest.approx(metrics['miou_baseline'] - metrics['miou_entmax'])
+    assert metrics['auprc_gain_p'].startswith('undefined: one seed')        # one seed: no p-value, said so
+    assert not any(k.startswith('retrieval_') for k in metrics)             # the evaluation sets have no object kinds
+    table3 = (out/'table3.csv').read_text()
+    assert table3.count(str(metrics['common_threshold'])) >= 4              # the four combinations at one threshold
     man = json.loads((out/'manifest.json').read_text())
     assert man['profile'] == 'paper' and man['parameters']['backbone'] == 'mobilenet_v3_large'
     assert 'mahalanobis' in (out/'table1.csv').read_text()

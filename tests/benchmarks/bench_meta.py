@@ -59,7 +59,7 @@ def main():
     load = os.getloadavg()[0]
     t_seg, (seg, n) = timeit(lambda: predicted_segments(P, a.threshold), a.repeats)
     t_feat, df = timeit(lambda: segment_features(P, seg), a.repeats)
-    t_tgt, tg = timeit(lambda: segment_targets(seg, label), a.repeats)
+    t_tgt, tg = timeit(lambda: segment_targets(seg, label, ood_id=254), a.repeats)
     print(f"{platform.processor() or platform.machine()}, numpy {np.__version__}; best of {a.repeats}")
     print(f"frame {H}x{W}, {Q} classes, {n} predicted segments covering {100 * (seg > 0).mean():.1f} % of the pixels, "
           f"{df.shape[1]} features")

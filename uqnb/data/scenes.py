@@ -15,8 +15,9 @@ from skimage.draw import polygon as _draw_polygon
 __all__ = ['CITYSCAPES_TRAIN_NAMES', 'VOID_ID', 'OOD_ID', 'CITYSCAPES_PALETTE', 'ROAD', 'SIDEWALK', 'BUILDING', 'POLE', 'SIGN',
            'VEGETATION', 'TERRAIN', 'SKY', 'PERSON', 'CAR', 'SCENE_CLASS_IDS', 'SCENE_PHOTOS', 'OOD_FAMILIES',
            'SIM_COLOURS', 'REAL_MATERIALS', 'NOISE_LEVELS', 'OOD_SETTINGS', 'STYLES', 'colorize_label', 'load_photo',
-           'Shape', 'make_layout', 'draw_label', 'draw_sim', 'draw_real', 'ood_mask', 'add_ood', 'render_scene',
-           'preload_textures', 'render_both_styles', 'SceneDataset', 'class_frequencies', 'plot_scene_samples']
+           'photo_key', 'Shape', 'make_layout', 'draw_label', 'draw_sim', 'draw_real', 'ood_mask', 'add_ood',
+           'render_scene', 'preload_textures', 'render_both_styles', 'SceneDataset', 'to_train_ids',
+           'class_frequencies', 'plot_scene_samples']
 
 # %% ../../nbs/01_data.scenes.ipynb #730a37bc
 CITYSCAPES_TRAIN_NAMES: list[str] = ['road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light',
@@ -44,6 +45,7 @@ def colorize_label(label) -> np.ndarray:
 SCENE_PHOTOS = ('gravel', 'brick', 'grass', 'moon', 'camera', 'coins', 'page', 'text', 'china')
 OOD_FAMILIES: dict[str, dict] = {
     'proxy': dict(shapes=('ellipse', 'polygon'), photos=('coffee', 'rocket', 'immunohistochemistry', 'clock')),
+    'meta': dict(shapes=('ellipse', 'polygon'), photos=('flower', 'logo')),
     'test': dict(shapes=('star', 'ring', 'horse', 'crescent'),
                  photos=('chelsea', 'astronaut', 'hubble_deep_field', 'colorwheel', 'retina')),
 }
@@ -63,6 +65,11 @@ def load_photo(name: str) -> np.ndarray:
     img = img[..., :3].astype(np.float32) / 255
     img.setflags(write=False)
     return img
+
+def photo_key(name: str) -> str:
+    "A content hash of photo `name` (its pixels as loaded): two names of one picture (`cat`, `chelsea`) get one key."
+    import hashlib
+    return hashlib.sha1(np.ascontiguousarray(load_photo(name)).tobytes()).hexdigest()
 
 # %% ../../nbs/01_data.scenes.ipynb #e1fa2deb
 @functools.lru_cache(maxsize=None)
@@ -474,7 +481,7 @@ def render_both_styles(seed: int | tuple, size: tuple[int, int] = (128, 256), oo
 class SceneDataset(torch.utils.data.Dataset):
     "`n` street scenes as `(image float32 [3,H,W], label int64 [H,W])`; item `i` depends only on `(seed, i)`."
     def __init__(self, n: int, style: str = 'sim', seed: int = 0, size: tuple[int, int] = (128, 256),
-                 ood: str | None = None, ood_family: str = 'proxy', n_ood: tuple[int, int] = (1, 3)):
+                 ood: str | None = None, ood_family: str = 'proxy', n_ood: tuple[int, int] = (1, 3), contiguous: bool = False):
         if not isinstance(n, (int, np.integer)) or n <= 0: raise ValueError(f"n must be a positive int; got {n!r}")
         _check_choice('style', style, STYLES); _check_choice('ood', ood, OOD_SETTINGS)
         _check_choice('ood_family', ood_family, tuple(OOD_FAMILIES))
@@ -483,7 +490,8 @@ class SceneDataset(torch.utils.data.Dataset):
         self.ood, self.ood_family, self.n_ood = ood, ood_family, n_ood
         self.class_ids: list[int] = list(SCENE_CLASS_IDS)
         self.class_names: list[str] = [CITYSCAPES_TRAIN_NAMES[i] for i in self.class_ids]
-        self.num_classes: int = len(CITYSCAPES_TRAIN_NAMES)
+        self.contiguous = bool(contiguous)   # labels 0..9 (the classes the scenes use) instead of trainIds
+        self.num_classes: int = len(self.class_ids) if self.contiguous else len(CITYSCAPES_TRAIN_NAMES)
 
     def __len__(self): return self.n
 
@@ -494,7 +502,34 @@ class SceneDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         img, label = self.scene(i)
+        if self.contiguous: label = _CONTIGUOUS[label]
         return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))), torch.from_numpy(label.astype(np.int64))
+
+    def objects(self, i: int) -> tuple[np.ndarray, list[str]]:
+        "(instance map int32 [H,W]: 0 none, j+1 the j-th OoD object as drawn; the kind (photo name) of each object) of scene `i`."
+        if not -self.n <= i < self.n: raise IndexError(f"index {i} out of range for {self.n} scenes")
+        H, W = self.size
+        inst = np.zeros(self.size, np.int32)
+        if self.ood is None: return inst, []
+        r_layout, _, r_ood = _rngs((self.seed, int(i) % self.n))
+        layout = make_layout(r_layout, self.size)
+        objs = add_ood(layout, draw_label(layout, self.size), self.size, r_ood, self.ood, self.ood_family, self.n_ood)[len(layout):]
+        kinds = []
+        for s in objs:
+            h, w = s.mask.shape
+            j = 0
+            if s.cls == OOD_ID: kinds.append(s.mat[6:]); j = len(kinds)
+            np.copyto(inst[s.y0:s.y0 + h, s.x0:s.x0 + w], j, where=s.mask)
+        return inst, kinds
+
+_CONTIGUOUS = np.arange(256, dtype=np.int64)
+_CONTIGUOUS[:len(CITYSCAPES_TRAIN_NAMES)] = VOID_ID
+_CONTIGUOUS[SCENE_CLASS_IDS] = np.arange(len(SCENE_CLASS_IDS))
+
+def to_train_ids(label) -> np.ndarray:
+    "A contiguous label map (0..9, `SceneDataset(contiguous=True)`) back to trainIds (OoD and void kept)."
+    lut = np.arange(256, dtype=np.int64); lut[:len(SCENE_CLASS_IDS)] = SCENE_CLASS_IDS
+    return lut[np.asarray(label, dtype=np.int64)]
 
 # %% ../../nbs/01_data.scenes.ipynb #0f9a8466
 def class_frequencies(ds: SceneDataset, n: int | None = None) -> dict[str, float]:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ..data.scenes import CITYSCAPES_TRAIN_NAMES, OOD_ID
-from ..ood.metrics import ood_segments
+from ..data.scenes import CITYSCAPES_TRAIN_NAMES
+from ..ood.metrics import ood_segments, EIGHT, _check_threshold
 from ..ood.scores import PROB_SUM_TOL   # one tolerance for every probability check
 
 # %% auto #0
@@ -73,7 +73,7 @@ _OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0
 def feature_names(num_classes: int = 19, class_names=None) -> list[str]:
     "Column names of `segment_features` for `num_classes` classes (named by `class_names`, default Cityscapes' for 19)."
     names = _class_names(num_classes, class_names)
-    return ([h + s for h in HEATMAPS for s in _STATS] + ['S', 'S_in', 'S_bd', 'S_rel', 'S_rel_in', 'x', 'y']
+    return ([h + s for h in HEATMAPS for s in _STATS] + ['S', 'S_in', 'S_bd', 'S_rel', 'S_rel_in', 'mean_row', 'mean_col']
             + [f'prob_{c}' for c in names] + [f'nbr_{c}' for c in names])
 
 def _class_names(q, class_names):
@@ -103,30 +103,18 @@ def _argmax_rows(Pf: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return arg
 
 def _neighbours(seg: np.ndarray, idx: np.ndarray):
-    "Ids of the 8 neighbours [N,8] of the pixels `idx` of `seg` (0 outside the image), and their flat indices (-1 outside)."
+    "Ids of the 8 neighbours [N,8] of the pixels `idx` of `seg` (-1 outside the image), their padded flat positions and offsets."
     H, W = seg.shape
-    pad = np.pad(seg, 1).ravel()
+    pad = np.pad(seg, 1, constant_values=-1).ravel()
     deltas = np.array([dy * (W + 2) + dx for dy, dx in _OFFSETS])
     ppos = (idx // W + 1) * (W + 2) + idx % W + 1
     return pad[ppos[:, None] + deltas], ppos, deltas
 
-def _ring_pairs(seg: np.ndarray, idx: np.ndarray, sid: np.ndarray, nb: np.ndarray, diff: np.ndarray, ppos, deltas):
-    "Every (segment id, flat pixel index) with the pixel not in the segment but 3×3-adjacent to it, each pair once."
-    H, W = seg.shape
-    r, o = np.nonzero(diff)                              # segment pixel r has a neighbour at offset o outside its segment
+def _pairs(diff: np.ndarray, sid: np.ndarray, ppos, deltas, W: int):
+    "Every (segment id, flat pixel index of the outside neighbour) pair, with multiplicity, from the flags `diff` [N,8]."
+    r, o = np.nonzero(diff)
     qp = ppos[r] + deltas[o]
-    qy, qx = qp // (W + 2) - 1, qp % (W + 2) - 1
-    inside = (qy >= 0) & (qy < H) & (qx >= 0) & (qx < W)
-    s, qf = sid[r[inside]], qy[inside] * W + qx[inside]
-    # de-duplicate (s, q): one pair per pixel q wins a scatter; pairs of q with another segment are rare: np.unique
-    pos = np.full(H * W, -1, np.int64)
-    k = np.arange(len(qf))
-    pos[qf] = k
-    win = pos[qf]
-    keep = k == win
-    extra = s != s[win]
-    codes = np.unique(s[extra] * (H * W) + qf[extra])
-    return np.concatenate([s[keep], codes // (H * W)]), np.concatenate([qf[keep], codes % (H * W)])
+    return sid[r], (qp // (W + 2) - 1) * W + qp % (W + 2) - 1
 
 def segment_features(probs, segments, class_names=None) -> pd.DataFrame:
     "MetaSeg dispersion metrics of every segment (id > 0) of `segments` [H,W] from softmax `probs` [q,H,W]: one row per segment id."
@@ -139,7 +127,7 @@ def segment_features(probs, segments, class_names=None) -> pd.DataFrame:
     idx = np.flatnonzero(segf)
     sid = segf[idx].astype(np.int64)
     nb, ppos, deltas = _neighbours(seg, idx)
-    diff = nb != sid[:, None]                            # a neighbour outside the segment (or the image)
+    diff = np.ascontiguousarray((nb != sid[:, None]) & (nb >= 0))   # a neighbour inside the image, outside the segment
     code = 2 * sid + (diff.view(np.uint64)[:, 0] != 0)   # 2s: interior, 2s+1: boundary (8 flags = one 8-byte word)
     m = 2 * (n + 1)
     cnt = np.bincount(code, minlength=m).reshape(n + 1, 2).astype(np.float64)
@@ -162,57 +150,76 @@ def segment_features(probs, segments, class_names=None) -> pd.DataFrame:
                                   var, var_in, var_bd, var * rel, var_in * rel_in)):
             cols[name + st] = v
     cols.update(S=S, S_in=S_in, S_bd=S_bd, S_rel=rel, S_rel_in=rel_in,
-                x=np.bincount(sid, weights=idx % W, minlength=n + 1)[present] / S,
-                y=np.bincount(sid, weights=idx // W, minlength=n + 1)[present] / S)
+                mean_row=np.bincount(sid, weights=idx // W, minlength=n + 1)[present] / S,
+                mean_col=np.bincount(sid, weights=idx % W, minlength=n + 1)[present] / S)
     for c, col in enumerate(names[-2 * q:-q]):
         cols[col] = np.bincount(sid, weights=G[c], minlength=n + 1)[present] / S
-    t, p = _ring_pairs(seg, idx, sid, nb, diff, ppos, deltas)
+    t, p = _pairs(diff, sid, ppos, deltas, W)
     hist = np.bincount(t * q + _argmax_rows(Pf, p), minlength=(n + 1) * q).reshape(n + 1, q)[present].astype(np.float64)
     hist /= np.maximum(hist.sum(1, keepdims=True), 1)
     for c, col in enumerate(names[-q:]): cols[col] = hist[:, c]
     return pd.DataFrame(cols, index=pd.Index(present, name='segment'))[names]
 
 # %% ../../nbs/14_meta.segments.ipynb #d9cd7785
-def segment_targets(segments, label, ood_id: int = OOD_ID) -> pd.DataFrame:
-    "Per segment id > 0 of `segments`: `false_positive` (no ground-truth OoD pixel of `label` in it) and `iou` with the GT components it touches."
+def _label_array(label, what='label'):
     lab = np.asarray(label.detach().cpu() if hasattr(label, 'detach') else label)
-    if not np.issubdtype(lab.dtype, np.integer): raise ValueError(f"label must hold integer ids, got dtype {lab.dtype}")
+    if not np.issubdtype(lab.dtype, np.integer): raise ValueError(f"{what} must hold integer ids, got dtype {lab.dtype}")
+    return lab
+
+def segment_targets(segments, label, ood_id: int) -> pd.DataFrame:
+    "Per segment id > 0 of `segments`: `false_positive` (no pixel of `label` == `ood_id` in it) and MetaSeg's adjusted `iou`."
+    if ood_id is None: raise ValueError("segment_targets needs ood_id, the label id of ground-truth OoD pixels (uqnb scenes: 254; SMIYC/Fishyscapes masks: 1)")
+    lab = _label_array(label)
     seg = _check_segments(segments, lab.shape, "the label map's shape")
-    g, ng = ndimage.label(lab == ood_id, structure=np.ones((3, 3), bool), output=np.int32)
+    H, W = seg.shape
+    G = lab == ood_id
     n = int(seg.max()) if seg.size else 0
     S = np.bincount(seg.ravel(), minlength=n + 1).astype(np.float64)
-    gsize = np.bincount(g.ravel(), minlength=ng + 1).astype(np.float64)
-    both = (seg > 0) & (g > 0)
-    pairs, cnt = np.unique(seg[both].astype(np.int64) * (ng + 1) + g[both], return_counts=True)
-    s, k = pairs // (ng + 1), pairs % (ng + 1)
-    inter = np.bincount(s, weights=cnt, minlength=n + 1)
-    K = np.bincount(s, weights=gsize[k], minlength=n + 1)
+    inter = np.bincount(seg[G], minlength=n + 1).astype(np.float64)
+    a, na = ndimage.label(G & (seg == 0), structure=EIGHT, output=np.int32)   # GT pixels no segment predicts
+    asize = np.bincount(a.ravel(), minlength=na + 1).astype(np.float64)
+    idx = np.flatnonzero(seg.ravel())
+    nb, _, _ = _neighbours(a, idx)                                           # their components next to each segment pixel
+    s = np.repeat(seg.ravel()[idx].astype(np.int64), 8)
+    ok = nb.ravel() > 0
+    pairs = np.unique(s[ok] * (na + 1) + nb.ravel()[ok])
+    K = np.bincount(pairs // (na + 1), weights=asize[pairs % (na + 1)], minlength=n + 1)
     present = np.flatnonzero(S[1:]) + 1
-    iou = inter[present] / (S[present] + K[present] - inter[present])
+    iou = np.where(inter[present] > 0, inter[present] / (S[present] + K[present]), 0.0)
     return pd.DataFrame({'false_positive': inter[present] == 0, 'iou': iou}, index=pd.Index(present, name='segment'))
 
 # %% ../../nbs/14_meta.segments.ipynb #5ea925ab
 def image_segment_table(probs, label=None, threshold: float = 0.7, image: int = 0, class_names=None,
-                        min_size: int = 1) -> tuple[np.ndarray, pd.DataFrame]:
-    "(segment map, table): predicted OoD segments of one image (E >= threshold, at least `min_size` pixels), features and targets."
+                        min_size: int = 1, ood_id: int | None = None, void_id: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    "(segment map, table): predicted OoD segments of one image (E >= threshold outside `void_id`, at least `min_size` pixels), features and targets."
     shape = np.shape(probs)[1:]
-    if label is not None and np.shape(label) != shape:
-        raise ValueError(f"image {image}: label map of shape {np.shape(label)} does not match the probabilities' [H,W] = {shape}")
-    try: seg, n = predicted_segments(probs, threshold)
+    if label is not None:
+        if np.shape(label) != shape:
+            raise ValueError(f"image {image}: label map of shape {np.shape(label)} does not match the probabilities' [H,W] = {shape}")
+        if ood_id is None: raise ValueError(f"image {image}: image_segment_table needs ood_id with a label map (the label id of OoD pixels)")
+        lab = _label_array(label)
+    elif void_id is not None: raise ValueError(f"image {image}: void_id needs a label map")
+    try:
+        E = normalised_entropy(probs)
+        if label is not None and void_id is not None:
+            seg, n = ndimage.label((E >= _check_threshold(threshold)) & (lab != void_id), structure=EIGHT, output=np.int32)
+        else: seg, n = ood_segments(E, threshold)
     except ValueError as e: raise ValueError(f"image {image}: {e}") from None
     if min_size > 1 and n:
         small = np.bincount(seg.ravel(), minlength=n + 1) < min_size; small[0] = True
         seg[small[seg]] = 0
     df = segment_features(probs, seg, class_names)
-    if label is not None: df = df.join(segment_targets(seg, label))
+    if label is not None: df = df.join(segment_targets(seg, lab, ood_id))
     df.insert(0, 'image', image)
     return seg, df
 
 def model_segment_table(model, dataset, threshold: float = 0.7, batch_size: int = 8, min_size: int = 1,
+                        ood_id: int | None = None, void_id: int | None = None, class_names=None,
                         device=None, progress: bool = True) -> pd.DataFrame:
     "Segment table (`image`, `segment`, features, targets) of `model`'s predicted OoD segments over `dataset` of `(image, label)`."
     import torch
     from uqnb.core import tqdm
+    if ood_id is None: raise ValueError("model_segment_table needs ood_id (the label id of OoD pixels in the data set's label maps)")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -221,7 +228,8 @@ def model_segment_table(model, dataset, threshold: float = 0.7, batch_size: int 
         for x, y in tqdm(torch.utils.data.DataLoader(dataset, batch_size=batch_size), desc='segments', disable=not progress, leave=False):
             with torch.no_grad(): probs = torch.softmax(model(x.to(device)), 1).cpu().numpy()
             for p, l in zip(probs, y.numpy()):
-                tables.append(image_segment_table(p, l, threshold, image=i, min_size=min_size)[1]); i += 1
+                tables.append(image_segment_table(p, l, threshold, image=i, class_names=class_names, min_size=min_size,
+                                                  ood_id=ood_id, void_id=void_id)[1]); i += 1
     finally: model.train(was_training)
     df = pd.concat(tables).reset_index()
     return df[['image', 'segment'] + [c for c in df.columns if c not in ('image', 'segment')]]
