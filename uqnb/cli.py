@@ -54,9 +54,9 @@ def sweep_command(a) -> int:
         slurm = {k: v for k, v in slurm.items() if v is not None}
         state = submit(a.experiment, a.profile, _params(a.param), parse_sweep(a.sweep), a.seeds, a.executor, slurm,
                        resubmit_failed=a.resubmit_failed, wait=a.wait)
-        tasks = [t for t in state['tasks'] if t.get('job_id')]
+        tasks = [t for t in state['tasks'] if t['name'] in state['last_submitted']]
         print(f"{a.experiment} ({a.profile}): {len(tasks)} task(s) {'run' if a.executor == 'local' else 'submitted'}; "
-              f"logs in {state.get('folder') or ''}".rstrip())
+              f"logs in {state['folder']}")
         for t in tasks: print(f"  {t['name']}: job {t['job_id']}")
         if state.get('collect_job'): print(f"  aggregate: job {state['collect_job']} (after every task)")
     if a.cmd == 'status' or (a.cmd == 'submit' and (a.wait or a.executor == 'local')):

@@ -15,8 +15,8 @@ from .core import atomic_write, atomic_write_json, now_iso, run_manifest, repo_r
 
 # %% auto #0
 __all__ = ['SWEEP_PLANS', 'FAILED_STATES', 'parse_sweep', 'run_name', 'combinations', 'RunTask', 'CollectTask', 'sweep_folder',
-           'runs_folder', 'SlurmMissing', 'parse_time', 'submit', 'load_sweep', 'status', 'summary', 'format_status',
-           'wait_for', 'aggregate', 'collect']
+           'runs_folder', 'SlurmMissing', 'signal_delay', 'parse_time', 'submit', 'load_sweep', 'status', 'summary',
+           'format_status', 'wait_for', 'aggregate', 'collect']
 
 # %% ../nbs/53_sweep.ipynb #0b772536
 SWEEP_PLANS: dict[str, dict] = {
@@ -109,11 +109,17 @@ def _executor(kind: str, folder: Path, slurm: dict):
                                "or run the sweep on this machine with --executor local")
         ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=3)
         minutes = int(slurm.get('time') or 24 * 60)
-        opts = dict(time=minutes, signal_delay_s=max(10, min(90, minutes * 30)), **{k: v for k, v in slurm.items() if k != 'time' and v is not None})
+        opts = dict(time=minutes, signal_delay_s=signal_delay(minutes), **{k: v for k, v in slurm.items() if k != 'time' and v is not None})
         ex.update_parameters(**opts)
         return ex
     if kind == 'local': return submitit.LocalExecutor(folder=folder)
     raise ValueError(f"executor must be slurm or local, got {kind!r}")
+
+def signal_delay(minutes: int) -> int:
+    """Seconds before the time limit at which SLURM signals the job to checkpoint and requeue (submitit's USR2).
+    slurmctld checks time limits every 30 s and signals once `elapsed >= limit - delay - 30 s`, so a 1-minute job with
+    submitit's default 90 s would be signalled at its start; short limits get 10 s per minute, long ones 90 s."""
+    return min(90, max(10, 10 * int(minutes)))
 
 def parse_time(text) -> int | None:
     "A SLURM time limit (`90`, `1:30:00`, `2-00:00:00`, `30:00`) in whole minutes."
@@ -211,6 +217,8 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
     else:
         state['collect_job'] = None
     state['tasks'] = state['tasks'] if resubmit_failed else tasks
+    state['folder'] = str(folder)
+    state['last_submitted'] = [t['name'] for t in tasks]
     atomic_write_json(folder/'sweep.json', state)
     if executor == 'local':
         with contextlib.suppress(ValueError): collect(name, profile)
@@ -235,6 +243,9 @@ def _task_state(t: dict, folder: Path, executor: str) -> str:
         with contextlib.suppress(Exception):
             outcome, _ = submitit.core.utils.pickle_load(res)
             if outcome == 'success': return 'COMPLETED'
+            if executor == 'slurm':  # cancelled or timed out: the kernel died first and the run raised; say what happened
+                st = submitit.SlurmJob(folder=folder, job_id=jid).state.split()[0]
+                if st.startswith(('CANCELLED', 'TIMEOUT', 'PREEMPTED', 'NODE_FAIL', 'OUT_OF_MEMORY')): return st
             return 'FAILED'
     if done is not None and done.exists() and done.stat().st_mtime >= _ts(t): return 'COMPLETED'
     if executor == 'slurm':
@@ -275,12 +286,22 @@ def format_status(rows: list[dict]) -> str:
         lines.append(f"{r['name']:<{w}}  {str(r['job_id']):<10}  {r['state']}" + (f"  (log: {r['log']})" if r['log'] else ''))
     return '\n'.join(lines + [summary(rows)])
 
+def _collect_over(name: str, profile: str) -> bool:
+    "Whether the sweep's aggregate job (if any) has ended."
+    state = load_sweep(name, profile)
+    jid = state.get('collect_job')
+    if not jid or state['executor'] != 'slurm': return True
+    folder = sweep_folder(name, profile)
+    if submitit.core.utils.JobPaths(folder, job_id=jid, task_id=0).result_pickle.exists(): return True
+    st = submitit.SlurmJob(folder=folder, job_id=jid).state.split()[0]
+    return st not in ('PENDING', 'RUNNING', 'REQUEUED', 'CONFIGURING', 'COMPLETING', 'UNKNOWN')
+
 def wait_for(name: str, profile: str, poll: float = 2.0, timeout: float | None = None) -> list[dict]:
     "Poll `status` until no task is pending or running (and the collect job is over); return the rows."
     t0 = time.time()
     while True:
         rows = status(name, profile)
-        if all(r['state'] not in ('PENDING', 'RUNNING') for r in rows): return rows
+        if all(r['state'] not in ('PENDING', 'RUNNING') for r in rows) and _collect_over(name, profile): return rows
         if timeout is not None and time.time() - t0 > timeout: raise TimeoutError(f"the sweep is not over after {timeout} s: {summary(rows)}")
         time.sleep(poll)
 

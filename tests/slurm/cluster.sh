@@ -19,6 +19,7 @@ PKGS="slurmctld slurmd slurm-client slurmdbd munge mariadb-server"
 export SLURM_CONF=$STATE/slurm.conf
 
 log() { echo "[slurm] $*" >&2; }
+trap 'log "failed at line $LINENO: $BASH_COMMAND (logs in $STATE)"' ERR
 alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 wait_for() {  # wait_for SECONDS WHAT CMD...
   local n=$(( $1 * 5 )) what=$2; shift 2
@@ -113,11 +114,12 @@ start_mariadb() {
   local db=$STATE/mysql
   alive "$STATE/mysqld.pid" && return 0
   if [[ ! -d $db/mysql ]]; then
-    mkdir -p "$db"; chown mysql:mysql "$db"
-    mariadb-install-db --user=mysql --datadir="$db" --skip-test-db > "$STATE/mysql-install.log" 2>&1
+    mkdir -p "$db"
+    mariadb-install-db --user=root --datadir="$db" --skip-test-db > "$STATE/mysql-install.log" 2>&1
   fi
+  # as root: the state folder may sit where the mysql user cannot go (pytest's 0700 temporary folders);
   # no grant tables: only slurmdbd talks to it, on the loopback port
-  runuser -u mysql -- /usr/sbin/mariadbd --datadir="$db" --port=$MYSQL_PORT --bind-address=127.0.0.1 \
+  /usr/sbin/mariadbd --user=root --datadir="$db" --port=$MYSQL_PORT --bind-address=127.0.0.1 \
     --socket="$db/mysqld.sock" --pid-file="$db/mysqld.pid" --log-error="$db/mysqld.log" --skip-grant-tables \
     > /dev/null 2>&1 &
   wait_for 30 mariadbd test -s "$db/mysqld.pid"
