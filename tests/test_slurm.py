@@ -28,7 +28,12 @@ while st['step'] < n_steps:
     time.sleep(step_seconds)
     st['total'] += float(values[st['step']]); st['step'] += 1
     atomic_write_json(ck, st)
-report.metrics(total=st['total'], first_step=first, attempts=st['attempts'], seed=seed)'''
+report.metrics(total=st['total'], first_step=first, attempts=st['attempts'], seed=seed)
+if work_dir:  # what the tasks of a sweep leave for each other (active learning's step 0, domain adaptation's stages)
+    import os, pathlib
+    seen = sorted(p.name for p in pathlib.Path(work_dir).glob('*.done')) if os.path.isdir(work_dir) else []
+    report.metrics(total=st['total'], first_step=first, attempts=st['attempts'], seed=seed, seen=len(seen))
+    os.makedirs(work_dir, exist_ok=True); pathlib.Path(work_dir, f'seed{seed}.done').write_text('1')'''
 
 
 def reference_total(seed: int, n_steps: int) -> float:
@@ -63,7 +68,8 @@ def steps_exp(tmp_path):
     exps = tmp_path/'experiments'; exps.mkdir()
     nb = nbformat.v4.new_notebook()
     nb.metadata['kernelspec'] = {'name': 'python3', 'language': 'python', 'display_name': 'Python 3'}
-    p = nbformat.v4.new_code_cell('seed: int = 0  # seed\nn_steps: int = 8  # steps\nstep_seconds: float = 1.0  # seconds per step [> 0]')
+    p = nbformat.v4.new_code_cell('seed: int = 0  # seed\nn_steps: int = 8  # steps\nstep_seconds: float = 1.0  # seconds per step [> 0]\n'
+                                  'work_dir: str = None  # a folder shared by the tasks of a sweep')
     p.metadata['tags'] = ['parameters']
     nb.cells = [p, nbformat.v4.new_code_cell(STEPS)]
     nbformat.write(nb, exps/'steps.ipynb')
@@ -199,3 +205,26 @@ def test_bad_values_fail_before_anything_is_queued(tmp_path, args, message):
     r = uqnb('submit', 'quickstart', '--profile', 'smoke', *args, env={'UQNB_REPORTS': str(reports), 'SLURM_CONF': '/nonexistent'})
     assert r.returncode == 1 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not reports.exists()  # nothing written, nothing queued (pre-flight runs before SLURM is even looked for)
+
+
+def test_declared_plan_first_tasks_then_the_others_then_the_whole_experiment(slurm, steps_exp, tmp_path, monkeypatch):
+    "A plan like active learning's: the `first` tasks run before the others (afterok), all share a folder, a final run."
+    from uqnb import sweep
+    reports = tmp_path/'reports'
+    for k, v in {**slurm, 'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(steps_exp)}.items(): monkeypatch.setenv(k, v)
+    monkeypatch.setitem(sweep.SWEEP_PLANS, 'steps', dict(shared={'work_dir': 'w'}, first={'seed': 0}, final=True))
+    state = sweep.submit('steps', 'smoke', {'n_steps': 2, 'step_seconds': 0.01}, {'seed': [0, 1, 2]}, executor='slurm',
+                         slurm={'time': 10, 'cpus_per_task': 1})
+    rows = sweep.wait_for('steps', 'smoke', timeout=300)
+    assert [r['state'] for r in rows] == ['COMPLETED'] * 4, rows
+    first, *others, final = state['tasks']
+    runs = reports/'steps'/'smoke'/'runs'
+    seen = {t['name']: json.loads((runs/t['name']/'metrics.json').read_text())['seen'] for t in [first] + others}
+    assert seen['seed-0'] == 0 and seen['seed-1'] >= 1 and seen['seed-2'] >= 1, seen   # the first task ran first
+    start = lambda t: json.loads((runs/t['name']/'manifest.json').read_text())['start']
+    end0 = json.loads((runs/'seed-0'/'manifest.json').read_text())['end']
+    assert all(start(t) >= end0 for t in others)
+    top = reports/'steps'/'smoke'
+    assert json.loads((top/'metrics.json').read_text())['seen'] == 3      # the final run saw every task's work
+    assert sorted(p.name for p in runs.iterdir()) == ['_shared', 'seed-0', 'seed-1', 'seed-2']  # and kept the runs
+    assert (top/'sweep.csv').exists() and (top/'sweep.md').read_text().count('| seed-') == 0  # the aggregate table

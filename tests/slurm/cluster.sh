@@ -30,6 +30,7 @@ started() { echo "$1 $2" >> "$STATE/started"; }   # name pidfile: what `stop` ma
 
 install() {
   local missing=0
+  if [[ $(id -u) != 0 ]]; then log "needs root to install the packages and start the daemons"; exit 3; fi
   for b in slurmctld slurmd slurmdbd sbatch munged mariadbd mariadb-install-db; do
     command -v $b >/dev/null 2>&1 || [[ -x /usr/sbin/$b ]] || missing=1
   done
