@@ -59,6 +59,6 @@ def test_submit_through_submitit_runs_the_same_code_path(tmp_path):
         state = submit('quickstart', 'smoke', {'seed': 1}, executor='local')
     finally:
         del os.environ['UQNB_REPORTS']
-    run = tmp_path/'reports'/'quickstart'/'smoke'/'runs'/'base'
-    assert state['tasks'][0]['dest'] == str(run)
+    run = tmp_path/'reports'/'quickstart'/'smoke'   # one run, no sweep: the report folder, as `uqnb run` writes it
+    assert state['tasks'][0]['dest'] is None and (run/'fig1.png').exists()
     assert json.loads((run/'manifest.json').read_text())['parameters']['seed'] == 1

@@ -172,7 +172,7 @@ def test_task_past_its_time_limit_is_requeued_and_resumes(slurm, steps_exp, tmp_
         time.sleep(1)
     print(f"requeued task done in {time.time() - t0:.0f} s")
     assert s == 'COMPLETED', s
-    run = reports/'steps'/'smoke'/'runs'/'base'
+    run = reports/'steps'/'smoke'   # one run, no sweep: the report folder itself, as `uqnb run` writes it
     man, met = json.loads((run/'manifest.json').read_text()), json.loads((run/'metrics.json').read_text())
     assert int(man['slurm']['restart_count'] or 0) >= 1 and man['resumed'] is True
     assert met['attempts'] >= 2 and met['first_step'] > 0

@@ -188,6 +188,8 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
             full = {**p, **shared}
             prepare_run(name, profile, full)   # pre-flight of every task before anything is queued
             tasks.append(dict(name=rname, combo=combo, params=full, dest=str(runs_folder(name, profile)/rname)))
+        single = not sweep and seeds is None
+        if single: tasks[0]['dest'] = None   # one run, no sweep: it writes the report itself, as `uqnb run` does
         if plan.get('final') and len(tasks) > 1:
             final_params = {**(params or {}), **shared}
             for k, vals in (sweep or {}).items():  # the whole experiment over every swept value
@@ -199,7 +201,7 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
             old = json.loads((folder/'sweep.json').read_text())
             atomic_write_json(folder/f"sweep-{old.get('submitted', 'old').replace(':', '')}.json", old)
         state = dict(experiment=name, profile=profile, executor=executor, params=params or {}, sweep=sweep or {},
-                     seeds=seeds, slurm=slurm, submitted=now_iso(), tasks=tasks)
+                     seeds=seeds, slurm=slurm, submitted=now_iso(), tasks=tasks, single=single)
     folder.mkdir(parents=True, exist_ok=True)
     ex = _executor(executor, folder, {'job_name': f'uqnb-{name}', **slurm})  # SLURM missing: one line, nothing queued
     env = {k: os.environ[k] for k in _ENV if k in os.environ}
@@ -335,6 +337,9 @@ def collect(name: str, profile: str) -> Path:
     import pandas as pd
     state = load_sweep(name, profile)
     rows = status(name, profile)
+    if state.get('single'):  # one run that wrote the report itself: nothing to aggregate
+        if rows[0]['state'] != 'COMPLETED': raise ValueError(f"the run of {name!r} ({profile}) is {rows[0]['state']}" + (f" (log {rows[0]['log']})" if rows[0]['log'] else ''))
+        return reports_dir()/name/profile
     runs = [(t, r) for t, r in zip(state['tasks'], rows) if not t.get('final')]
     open_ = [r for _, r in runs if r['state'] != 'COMPLETED']
     if open_:
