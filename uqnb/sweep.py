@@ -59,7 +59,10 @@ def combinations(exp, params: dict | None = None, sweep: dict | None = None, see
     out = []
     for values in itertools.product(*(sweep[n] for n in names)) if names else [()]:
         combo = dict(zip(names, values))
-        out.append((run_name(combo), combo, {**params, **combo}))
+        rname = run_name(combo)
+        for n, v in combo.items():  # a list parameter swept over single values: one-element lists (`fractions=0.005,0.01`)
+            if n in exp.params and exp.params[n].type == 'list' and not isinstance(v, list): combo[n] = [v]
+        out.append((rname, combo, {**params, **combo}))
     return out
 
 # %% ../nbs/53_sweep.ipynb #862051e2
