@@ -208,11 +208,11 @@ def test_bad_values_fail_before_anything_is_queued(tmp_path, args, message):
 
 
 def test_declared_plan_first_tasks_then_the_others_then_the_whole_experiment(slurm, steps_exp, tmp_path, monkeypatch):
-    "A plan like active learning's: the `first` tasks run before the others (afterok), all share a folder, a final run."
+    "A plan like active learning's: a first stage runs before the others (afterok), all share a folder, a final run."
     from uqnb import sweep
     reports = tmp_path/'reports'
     for k, v in {**slurm, 'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(steps_exp)}.items(): monkeypatch.setenv(k, v)
-    monkeypatch.setitem(sweep.SWEEP_PLANS, 'steps', dict(shared={'work_dir': 'w'}, first={'seed': 0}, final=True))
+    monkeypatch.setitem(sweep.SWEEP_PLANS, 'steps', dict(shared={'work_dir': 'w'}, stages=[dict(seed=0)], final=True))
     state = sweep.submit('steps', 'smoke', {'n_steps': 2, 'step_seconds': 0.01}, {'seed': [0, 1, 2]}, executor='slurm',
                          slurm={'time': 10, 'cpus_per_task': 1})
     rows = sweep.wait_for('steps', 'smoke', timeout=300)

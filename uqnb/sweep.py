@@ -20,12 +20,13 @@ __all__ = ['SWEEP_PLANS', 'FAILED_STATES', 'parse_sweep', 'run_name', 'combinati
 
 # %% ../nbs/53_sweep.ipynb #0b772536
 SWEEP_PLANS: dict[str, dict] = {
-    # strategies x seeds share each seed's step 0 (trained by its first strategy run and reused by the others
-    # through al_dir): the `random` tasks go first, the other strategies start when they have finished, and one
-    # run of the whole experiment over the shared folder finds every run done and draws Figs. 5-7
-    'active_learning': dict(shared={'al_dir': 'al'}, first={'strategies': 'random'}, final=True),
+    # strategies x seeds share al_dir: the letters pretraining (once, with the base seed) and each seed's step 0 (reused
+    # by every strategy of that seed). So: one `random` task first (the lowest seed: it pretrains), then the other
+    # `random` tasks (step 0 of their seeds), then the other strategies; finally one run of the whole experiment over
+    # the shared folder finds every run done and draws Figs. 5-7
+    'active_learning': dict(shared={'al_dir': 'al'}, stages=[dict(strategies='random', one=True), dict(strategies='random')], final=True),
     # the CycleGAN and expert stages are shared through da_dir: one task trains them, the others reuse them
-    'domain_adaptation': dict(shared={'da_dir': 'da'}, first='one', final=True),
+    'domain_adaptation': dict(shared={'da_dir': 'da'}, stages=[dict(one=True)], final=True),
 }
 
 def parse_sweep(items: Iterable[str] | None) -> dict[str, list]:
@@ -134,14 +135,16 @@ def parse_time(text) -> int | None:
     return max(1, (int(days or 0) * 24 * 60) + h * 60 + m + (s > 0))
 
 def _stages(name: str, tasks: list[dict]) -> list[list[dict]]:
-    "Tasks in the order the experiment's plan needs: those that go first, then the others."
-    first = SWEEP_PLANS.get(name, {}).get('first')
-    if first == 'one' and len(tasks) > 1: return [tasks[:1], tasks[1:]]
-    if isinstance(first, dict):
-        a = [t for t in tasks if all(str(t['params'].get(k)) == str(v) for k, v in first.items())]
-        b = [t for t in tasks if t not in a]
-        if a and b: return [a, b]
-    return [tasks]
+    """Tasks in the order the experiment's plan needs: each of its `stages` (a filter of parameter values; `one=True`
+    takes only the first task that matches) takes the matching tasks that are left, the rest form the last stage.
+    Each stage starts when the one before has finished (SLURM `afterok`); empty stages are dropped."""
+    left, out = list(tasks), []
+    for flt in SWEEP_PLANS.get(name, {}).get('stages', []):
+        cond = {k: v for k, v in flt.items() if k != 'one'}
+        match = [t for t in left if all(str(t['params'].get(k)) == str(v) for k, v in cond.items())]
+        if flt.get('one'): match = match[:1]
+        if match: out.append(match); left = [t for t in left if t not in match]
+    return out + [left] if left else out
 
 def _submit_stage(ex, kind: str, tasks: list[dict], exp: str, profile: str, env: dict, after: list[str], folder: Path,
                   parallel: int | None) -> list[str]:
