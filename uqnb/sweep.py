@@ -24,9 +24,13 @@ SWEEP_PLANS: dict[str, dict] = {
     # by every strategy of that seed). So: one `random` task first (the lowest seed: it pretrains), then the other
     # `random` tasks (step 0 of their seeds), then the other strategies; finally one run of the whole experiment over
     # the shared folder finds every run done and draws Figs. 5-7
-    'active_learning': dict(shared={'al_dir': 'al'}, stages=[dict(strategies='random', one=True), dict(strategies='random')], final=True),
+    # Its data pools are drawn with the base seed, so a (strategy, seed) run is only the same run inside the whole
+    # experiment when the base seed is the same: the seeds stay inside each task (--seeds N sets n_seeds=N).
+    'active_learning': dict(shared={'al_dir': 'al'}, stages=[dict(strategies='random', one=True), dict(strategies='random')],
+                            final=True, seeds_inside=True),
     # the CycleGAN and expert stages are shared through da_dir: one task trains them, the others reuse them
-    'domain_adaptation': dict(shared={'da_dir': 'da'}, stages=[dict(one=True)], final=True),
+    # (its CycleGAN and expert use the base seed too: seeds stay inside each task; sweep fractions, say)
+    'domain_adaptation': dict(shared={'da_dir': 'da'}, stages=[dict(one=True)], final=True, seeds_inside=True),
 }
 
 def parse_sweep(items: Iterable[str] | None) -> dict[str, list]:
@@ -44,12 +48,18 @@ def run_name(combo: dict) -> str:
     if not combo: return 'base'
     return '_'.join(f"{k}-{re.sub(r'[^A-Za-z0-9.+-]', '~', str(v))}" for k, v in combo.items())
 
-def combinations(exp, params: dict | None = None, sweep: dict | None = None, seeds: int | None = None) -> list[tuple[str, dict, dict]]:
-    "Every combination of the swept values (and of `seeds` seeds: seed, seed+1, ... one per task) as (name, swept values, parameters)."
+def combinations(exp, params: dict | None = None, sweep: dict | None = None, seeds: int | None = None,
+                 seeds_inside: bool = False) -> list[tuple[str, dict, dict]]:
+    """Every combination of the swept values (and of `seeds` seeds: seed, seed+1, ... one per task) as (name, swept values,
+    parameters). `seeds_inside`: every task runs all `seeds` seeds itself (`n_seeds=seeds`) instead."""
     params, sweep = dict(params or {}), dict(sweep or {})
     for n in sweep:
         if n in params: raise ValueError(f"parameter {n!r} is both set (-p) and swept (--sweep)")
-    if seeds is not None:
+    if seeds is not None and seeds_inside:
+        if seeds < 1: raise ValueError(f"--seeds must be >= 1, got {seeds}")
+        if 'seed' in sweep: raise ValueError(f"experiment {exp.name!r} runs its seeds inside each task (its data depend on the base seed): use --seeds N, not --sweep seed=...")
+        params['n_seeds'] = seeds
+    elif seeds is not None:
         if seeds < 1: raise ValueError(f"--seeds must be >= 1, got {seeds}")
         if 'seed' in sweep: raise ValueError("sweep seeds with --seeds N or --sweep seed=..., not both")
         if 'n_seeds' in params: raise ValueError("parameter 'n_seeds' is set by --seeds (each task runs one seed); leave -p n_seeds out")
@@ -186,7 +196,7 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
     else:
         exp = get_experiment(name)
         plan = SWEEP_PLANS.get(name, {})
-        combos = combinations(exp, params, sweep, seeds)
+        combos = combinations(exp, params, sweep, seeds, plan.get('seeds_inside', False))
         shared = {k: str(runs_folder(name, profile)/'_shared'/v) for k, v in plan.get('shared', {}).items()
                   if k in exp.params and (params or {}).get(k) is None}
         tasks = []
