@@ -380,7 +380,8 @@ def prepare_run(name: str, profile: str = 'default', params: dict | None = None)
     get_profile(profile)
     if 'profile' in params and params['profile'] != profile:
         raise ValueError(f"the profile is chosen with --profile ({profile!r}), not as a parameter ({params['profile']!r})")
-    device = params.pop('device', 'auto') if 'device' not in exp.params else 'auto'
+    # -p device wins; else $UQNB_DEVICE (e.g. UQNB_DEVICE=cpu for a test suite on a GPU node); else auto
+    device = (params.pop('device', None) if 'device' not in exp.params else None) or os.environ.get('UQNB_DEVICE') or 'auto'
     if device not in RUNNER_PARAMS['device']:
         raise ValueError(f"parameter 'device' must be one of {', '.join(RUNNER_PARAMS['device'])}, got {device!r}")
     if device == 'cuda':
