@@ -47,7 +47,8 @@ def reference_total(seed: int, n_steps: int) -> float:
 def slurm(tmp_path_factory):
     "A SLURM cluster of its own (state folder, ports) for this module; stopped afterwards (only what it started)."
     state = tmp_path_factory.mktemp('slurm-state')
-    env = {**os.environ, 'UQNB_SLURM_STATE': str(state), 'UQNB_SLURM_PORT': '26817'}
+    port = 30000 + (os.getpid() % 1000) * 4   # ports of its own: test sessions of other checkouts may run beside this one
+    env = {**os.environ, 'UQNB_SLURM_STATE': str(state), 'UQNB_SLURM_PORT': str(port)}
     r = subprocess.run(['bash', str(SCRIPT), 'start'], capture_output=True, text=True, env=env, timeout=600)
     if r.returncode == 3:
         print(f"SKIP reason: {r.stderr.strip()}")

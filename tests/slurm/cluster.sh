@@ -9,11 +9,13 @@
 # Idempotent: `start` twice starts nothing new. The state folder ($UQNB_SLURM_STATE, default
 # /tmp/uqnb-slurm) holds the configs, the controller's state, the accounting database and the logs;
 # job ids restart at 1 with a fresh controller state, so the accounting database lives and dies with
-# it (stale accounting rows would collide). Exit code 3: the packages cannot be installed.
+# it (stale accounting rows would collide). Ports: $UQNB_SLURM_PORT (default 16817) for slurmctld, +1 slurmd,
+# +2 slurmdbd, +3 MariaDB (loopback only), so clusters of several checkouts can run side by side; munged is
+# shared (one that works is used, not started). Exit code 3: the packages cannot be installed (or no root).
 set -euo pipefail
 STATE=${UQNB_SLURM_STATE:-/tmp/uqnb-slurm}
 CTLD_PORT=${UQNB_SLURM_PORT:-16817}
-SLURMD_PORT=$((CTLD_PORT + 1)); DBD_PORT=$((CTLD_PORT + 2)); MYSQL_PORT=$((CTLD_PORT - 3500))
+SLURMD_PORT=$((CTLD_PORT + 1)); DBD_PORT=$((CTLD_PORT + 2)); MYSQL_PORT=$((CTLD_PORT + 3))
 NODE=$(hostname -s)
 PKGS="slurmctld slurmd slurm-client slurmdbd munge mariadb-server"
 export SLURM_CONF=$STATE/slurm.conf
