@@ -19,6 +19,8 @@ STEPS = '''\
 import json, time
 import numpy as np
 from uqnb.core import Report, atomic_write_json
+import os
+if fail_if and os.path.exists(fail_if): raise RuntimeError(f'{fail_if} exists')
 report = Report('steps')
 ck = report.checkpoint('state.json')
 st = json.loads(ck.read_text()) if ck.exists() else {'step': 0, 'total': 0.0, 'seed': seed, 'attempts': 0}
@@ -70,7 +72,8 @@ def steps_exp(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata['kernelspec'] = {'name': 'python3', 'language': 'python', 'display_name': 'Python 3'}
     p = nbformat.v4.new_code_cell('seed: int = 0  # seed\nn_steps: int = 8  # steps\nstep_seconds: float = 1.0  # seconds per step [> 0]\n'
-                                  'work_dir: str = None  # a folder shared by the tasks of a sweep')
+                                  'work_dir: str = None  # a folder shared by the tasks of a sweep\n'
+                                  'fail_if: str = None  # fail while this file exists')
     p.metadata['tags'] = ['parameters']
     nb.cells = [p, nbformat.v4.new_code_cell(STEPS)]
     nbformat.write(nb, exps/'steps.ipynb')
@@ -209,16 +212,24 @@ def test_bad_values_fail_before_anything_is_queued(tmp_path, args, message):
 
 
 def test_declared_plan_first_tasks_then_the_others_then_the_whole_experiment(slurm, steps_exp, tmp_path, monkeypatch):
-    "A plan like active learning's: a first stage runs before the others (afterok), all share a folder, a final run."
+    """A plan like active learning's: a first stage runs before the others (afterok), all share a folder, a final run.
+    The first task fails at first: the tasks that wait for it are reported, and resubmitted they all run in order."""
     from uqnb import sweep
-    reports = tmp_path/'reports'
+    reports, flag = tmp_path/'reports', tmp_path/'broken'
+    flag.write_text('1')
     for k, v in {**slurm, 'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(steps_exp)}.items(): monkeypatch.setenv(k, v)
     monkeypatch.setitem(sweep.SWEEP_PLANS, 'steps', dict(shared={'work_dir': 'w'}, stages=[dict(seed=0)], final=True))
-    state = sweep.submit('steps', 'smoke', {'n_steps': 2, 'step_seconds': 0.01}, {'seed': [0, 1, 2]}, executor='slurm',
-                         slurm={'time': 10, 'cpus_per_task': 1})
+    state = sweep.submit('steps', 'smoke', {'n_steps': 2, 'step_seconds': 0.01, 'fail_if': str(flag)}, {'seed': [0, 1, 2]},
+                         executor='slurm', slurm={'time': 10, 'cpus_per_task': 1})
+    rows = sweep.wait_for('steps', 'smoke', timeout=300)
+    assert [r['state'] for r in rows] == ['FAILED'] + [sweep.DEPENDENCY_FAILED] * 3, rows   # no hang: they would wait for ever
+    assert rows[0]['log'].endswith('_0_log.err') and 'broken exists' in Path(rows[0]['log']).read_text()
+    flag.unlink()
+    sweep.submit('steps', 'smoke', resubmit_failed=True)
     rows = sweep.wait_for('steps', 'smoke', timeout=300)
     assert [r['state'] for r in rows] == ['COMPLETED'] * 4, rows
-    first, *others, final = state['tasks']
+    first, *others, final = sweep.load_sweep('steps', 'smoke')['tasks']
+    assert all(len(t['attempts']) == 2 for t in [first, *others, final])
     runs = reports/'steps'/'smoke'/'runs'
     seen = {t['name']: json.loads((runs/t['name']/'metrics.json').read_text())['seen'] for t in [first] + others}
     assert seen['seed-0'] == 0 and seen['seed-1'] >= 1 and seen['seed-2'] >= 1, seen   # the first task ran first
@@ -228,4 +239,4 @@ def test_declared_plan_first_tasks_then_the_others_then_the_whole_experiment(slu
     top = reports/'steps'/'smoke'
     assert json.loads((top/'metrics.json').read_text())['seen'] == 3      # the final run saw every task's work
     assert sorted(p.name for p in runs.iterdir()) == ['_shared', 'seed-0', 'seed-1', 'seed-2']  # and kept the runs
-    assert (top/'sweep.csv').exists() and (top/'sweep.md').read_text().count('| seed-') == 0  # the aggregate table
+    assert (top/'sweep.csv').exists()                                      # the aggregate table is added to its report

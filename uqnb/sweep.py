@@ -14,9 +14,9 @@ from .batch import (get_experiment, prepare_run, run_experiment, parse_value, re
 from .core import atomic_write, atomic_write_json, now_iso, run_manifest, repo_root
 
 # %% auto #0
-__all__ = ['SWEEP_PLANS', 'FAILED_STATES', 'parse_sweep', 'run_name', 'combinations', 'RunTask', 'CollectTask', 'sweep_folder',
-           'runs_folder', 'SlurmMissing', 'signal_delay', 'parse_time', 'submit', 'load_sweep', 'status', 'summary',
-           'format_status', 'wait_for', 'aggregate', 'collect']
+__all__ = ['SWEEP_PLANS', 'DEPENDENCY_FAILED', 'FAILED_STATES', 'parse_sweep', 'run_name', 'combinations', 'RunTask',
+           'CollectTask', 'sweep_folder', 'runs_folder', 'SlurmMissing', 'signal_delay', 'parse_time', 'submit',
+           'load_sweep', 'status', 'summary', 'format_status', 'wait_for', 'aggregate', 'collect']
 
 # %% ../nbs/53_sweep.ipynb #0b772536
 SWEEP_PLANS: dict[str, dict] = {
@@ -172,6 +172,7 @@ def _submit_stage(ex, kind: str, tasks: list[dict], exp: str, profile: str, env:
             jobs += part
     for t, j in zip(tasks, jobs):
         t['job_id'] = str(j.job_id); t.setdefault('attempts', []).append(str(j.job_id)); t['_submitted_ts'] = time.time() - 1
+        t['after'] = list(after) if kind == 'slurm' else []
         t.update(_log_paths(folder, str(j.job_id)))
     return [str(j.job_id).split('_')[0] for j in jobs[:1]] if kind == 'slurm' else [str(j.job_id) for j in jobs]
 
@@ -191,6 +192,11 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
         rows = status(name, profile)
         tasks = [t for t, r in zip(state['tasks'], rows) if r['state'] in FAILED_STATES]
         if not tasks: raise ValueError(f"no failed task in the sweep of {name!r} ({profile}): " + summary(rows))
+        # tasks that wait for a failed one would wait for ever, and so would the old aggregate job: cancel them
+        stale = [t['job_id'] for t, r in zip(state['tasks'], rows) if r['state'] == DEPENDENCY_FAILED] + [state.get('collect_job')]
+        if executor == 'slurm' and any(stale):
+            import subprocess
+            subprocess.run(['scancel', *[j for j in stale if j]], capture_output=True, timeout=60)
         slurm = {**state.get('slurm', {}), **{k: v for k, v in slurm.items() if v is not None}}
         for t in tasks: prepare_run(name, profile, t['params'])  # the data may have moved since
     else:
@@ -244,7 +250,9 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
     return state
 
 # %% ../nbs/53_sweep.ipynb #f015e1fc
-FAILED_STATES = ('FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'LOST')
+DEPENDENCY_FAILED = 'DEPENDENCY_FAILED'  # pending after a task it depends on failed: it would wait for ever
+FAILED_STATES = ('FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'LOST',
+                 DEPENDENCY_FAILED)
 
 def load_sweep(name: str, profile: str) -> dict:
     p = sweep_folder(name, profile)/'sweep.json'
@@ -271,10 +279,18 @@ def _task_state(t: dict, folder: Path, executor: str) -> str:
         if st in ('COMPLETED',): return 'FAILED'  # ended without a result: the run did not finish
         if st in ('REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'UNKNOWN', 'CONFIGURING', 'SUSPENDED'): return 'PENDING'
         if st.startswith('CANCELLED'): return 'CANCELLED'
+        if st == 'PENDING' and _never_satisfied(jid): return DEPENDENCY_FAILED
         return st
     with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
         os.kill(int(jid), 0); return 'RUNNING'
     return 'FAILED'
+
+def _never_satisfied(job_id: str) -> bool:
+    "Whether SLURM says the pending job's dependency can never be met (a job it waits for failed)."
+    import subprocess
+    try: r = subprocess.run(['squeue', '-h', '-j', job_id, '-o', '%r'], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError): return False
+    return 'DependencyNeverSatisfied' in r
 
 def _ts(t: dict) -> float:
     return t.get('_submitted_ts', 0.0)
@@ -288,6 +304,15 @@ def status(name: str, profile: str) -> list[dict]:
         st = _task_state(t, folder, state['executor'])
         rows.append(dict(name=t['name'], job_id=t.get('job_id'), state=st, attempts=len(t.get('attempts', [])),
                          log=t.get('stderr') if st in FAILED_STATES else None, dest=t.get('dest')))
+    # a task waiting (afterok) for jobs of which one failed waits for ever, also when SLURM only says "Dependency"
+    by_job: dict[str, list] = {}
+    for t, r in zip(state['tasks'], rows): by_job.setdefault(str(t.get('job_id')).split('_')[0], []).append(r)
+    changed = True
+    while changed:
+        changed = False
+        for t, r in zip(state['tasks'], rows):
+            if r['state'] == 'PENDING' and any(o['state'] in FAILED_STATES for a in t.get('after', []) for o in by_job.get(a, [])):
+                r['state'], changed = DEPENDENCY_FAILED, True
     return rows
 
 def summary(rows: list[dict]) -> str:
@@ -319,7 +344,8 @@ def wait_for(name: str, profile: str, poll: float = 2.0, timeout: float | None =
     t0 = time.time()
     while True:
         rows = status(name, profile)
-        if all(r['state'] not in ('PENDING', 'RUNNING') for r in rows) and _collect_over(name, profile): return rows
+        over = all(r['state'] not in ('PENDING', 'RUNNING') for r in rows)
+        if over and (_collect_over(name, profile) or any(r['state'] == DEPENDENCY_FAILED for r in rows)): return rows
         if timeout is not None and time.time() - t0 > timeout: raise TimeoutError(f"the sweep is not over after {timeout} s: {summary(rows)}")
         time.sleep(poll)
 
