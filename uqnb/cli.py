@@ -36,7 +36,7 @@ def add_sweep_commands(sub, profiles):
     s.add_argument('--cpus-per-task', type=int, default=None)
     s.add_argument('--mem', help='memory per node, e.g. 32G')
     s.add_argument('--array-parallelism', type=int, default=None, help='at most this many tasks at once')
-    s.add_argument('--setup', action='append', metavar='CMD', help='a shell line run before each task, e.g. "module load cuda/12.4"')
+    s.add_argument('--setup', action='append', metavar='CMD', help='a shell line run before each task, e.g. "module load Python/3.11"')
     s.add_argument('--resubmit-failed', action='store_true', help='submit again only the failed tasks of the last sweep')
     s.add_argument('--wait', action='store_true', help='wait until every task is over, then collect')
     for cmd, what in (('status', "show the tasks of the last sweep, their states, and the failed ones' logs"),
