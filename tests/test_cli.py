@@ -24,9 +24,9 @@ def test_list_shows_experiments_outputs_and_parameters():
     (['-p', 'seed', 'abc'], "parameter 'seed' of experiment 'quickstart' must be int, got str 'abc'"),
     (['-p', 'ood_digits', '7'], "parameter 'ood_digits' of experiment 'quickstart' must be list, got int 7"),
     (['-p', 'profile', 'paper'], 'the profile is chosen with --profile'),
-    (['-p', 'epochs', '-5'], "parameter 'epochs' of experiment 'quickstart' must be >= 1, got -5"),
-    (['-p', 'n_seeds', '0'], "parameter 'n_seeds' of experiment 'quickstart' must be >= 1, got 0"),
-    (['-p', 'ood_digits', '[8, 12]'], "parameter 'ood_digits' of experiment 'quickstart' must be >= 0 and <= 9, got [8, 12]"),
+    (['-p', 'epochs', '-5'], "parameter epochs must be >= 1, got -5 (experiment quickstart)"),
+    (['-p', 'n_seeds', '0'], "parameter n_seeds must be >= 1, got 0 (experiment quickstart)"),
+    (['-p', 'ood_digits', '[8, 12]'], "parameter ood_digits must be >= 0 and <= 9, got [8, 12] (experiment quickstart)"),
     (['-p', 'device', 'gpu'], "parameter 'device' must be one of auto, cpu, cuda, got 'gpu'"),
 ])
 def test_bad_parameters_fail_before_any_cell_runs(reports, args, message):

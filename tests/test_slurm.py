@@ -200,9 +200,9 @@ def test_local_executor_and_missing_slurm(steps_exp, tmp_path):
 
 
 @pytest.mark.parametrize('args, message', [
-    (['-p', 'epochs', '-5'], "parameter 'epochs' of experiment 'quickstart' must be >= 1, got -5"),
-    (['-p', 'n_seeds', '0'], "parameter 'n_seeds' of experiment 'quickstart' must be >= 1, got 0"),
-    (['--sweep', 'hidden=16,0'], "parameter 'hidden' of experiment 'quickstart' must be >= 1, got 0"),
+    (['-p', 'epochs', '-5'], "parameter epochs must be >= 1, got -5 (experiment quickstart)"),
+    (['-p', 'n_seeds', '0'], "parameter n_seeds must be >= 1, got 0 (experiment quickstart)"),
+    (['--sweep', 'hidden=16,0'], "parameter hidden must be >= 1, got 0 (experiment quickstart)"),
 ])
 def test_bad_values_fail_before_anything_is_queued(tmp_path, args, message):
     reports = tmp_path/'reports'

@@ -181,6 +181,9 @@ def _fmt(decl_kind, args) -> str:
     if decl_kind == 'choices': return 'one of ' + ', '.join(map(str, args))
     return ' and '.join(f"{op} {v:g}" for op, v in args)
 
+def _singular(name: str) -> str:
+    return name[:-3] + 'y' if name.endswith('ies') else name[:-1] if name.endswith('s') and not name.endswith('ss') else name
+
 def check_value(name: str, value, decl: str, where: str = '') -> None:
     "Raise a `ValueError` naming `name` when `value` breaks the declaration `decl` (`None` always passes)."
     if value is None or not decl: return
@@ -188,20 +191,21 @@ def check_value(name: str, value, decl: str, where: str = '') -> None:
     if kind == 'choices':
         items = value if isinstance(value, (list, tuple)) else [v.strip() for v in value.split(',')] if isinstance(value, str) else [value]
         bad = [v for v in items if v not in args]
-        if bad or not items: raise ValueError(f"parameter {name!r}{where} must be {_fmt(kind, args)}, got {value!r}")
+        if bad or not items:  # the notebooks' wording: "parameter strategies: unknown strategy 'bald'"
+            raise ValueError(f"parameter {name}: unknown {_singular(name)} {(bad or [value])[0]!r}; known: {', '.join(map(str, args))}{where}")
         return
     items = value if isinstance(value, (list, tuple)) else [value]
     for v in items:
         if isinstance(v, bool) or not isinstance(v, (int, float)): continue  # a range says nothing about strings
         if not all(_OPS[op](float(v), lim) for op, lim in args):
-            raise ValueError(f"parameter {name!r}{where} must be {_fmt(kind, args)}, got {value!r}")
+            raise ValueError(f"parameter {name} must be {_fmt(kind, args)}, got {value!r}{where}")
 
 NAME_RULES: list[tuple[str, str]] = [  # (fnmatch pattern of a parameter name, declaration): hold in every experiment
     ('seed', '[>= 0]'), ('n_*', '[>= 1]'), ('epochs', '[>= 1]'), ('*_epochs', '[>= 1]'),
     ('iterations', '[>= 1]'), ('*_iterations', '[>= 1]'), ('steps', '[>= 0]'), ('workers', '[>= 1]'),
     ('num_workers', '[>= 0]'), ('batch_size', '[>= 1]'), ('query', '[>= 1]'), ('initial', '[>= 1]'),
     ('pool_size', '[>= 1]'), ('hidden', '[>= 1]'), ('mc_samples', '[>= 1]'), ('max_images', '[>= 1]'),
-    ('num_classes', '[>= 2]'), ('fractions', '[> 0, <= 1]'), ('*_fraction', '[> 0, <= 1]'), ('*_digits', '[>= 0, <= 9]'),
+    ('num_classes', '[>= 2]'), ('*_fraction', '[> 0, <= 1]'), ('*_digits', '[>= 0, <= 9]'),
 ]
 
 DECLARED: dict[str, dict[str, str]] = {  # declarations not yet in the parameters cells (same syntax; move them there)
@@ -210,7 +214,7 @@ DECLARED: dict[str, dict[str, str]] = {  # declarations not yet in the parameter
                 'eval_dataset': '{smiyc-anomaly, smiyc-obstacle, fishyscapes-laf, fishyscapes-static}',
                 'backbone': '{resnet50, resnet101, mobilenet_v3_large}'},
     'domain_adaptation': {'sim_dataset': '{synthia, carla}', 'task_weight': '[>= 0]'},
-    'architecture_search': {'pipeline': '{ll, mn}', 'flop_budget': '[> 0]', 'mn_strength': '[>= 0]',
+    'architecture_search': {'flop_budget': '[> 0]', 'mn_strength': '[>= 0]',
                             'll_strength': '[>= 0]', 'shrink_rate': '[> 0, <= 1]'},
 }
 
@@ -277,24 +281,24 @@ DATA_CHECKS: dict[str, Any] = {  # parameter -> check(path, params): does it loo
 def preflight(exp: Experiment, full: dict, profile: str | None = None) -> dict:
     "Check the validated parameters `full` of `exp` against every declaration, path rule and data check; return `full`."
     profile = profile or full.get('profile')
-    where = f" of experiment {exp.name!r}"
+    where = f" (experiment {exp.name})"
     for name, decls in declarations(exp).items():
         for d in decls: check_value(name, full.get(name), d, where)
     if profile == 'paper':
         missing = [n for n in PAPER_REQUIRED.get(exp.name, ()) if full.get(n) is None]
-        if missing: raise ValueError(f"the paper profile of {exp.name!r} needs the parameter{'s' * (len(missing) > 1)} "
-                                     f"{', '.join(missing)} (-p {missing[0]} PATH)")
+        if missing: raise ValueError(f"the paper profile needs the parameter {missing[0]} (-p {missing[0]} PATH"
+                                     + (f"; also {', '.join(missing[1:])}" if missing[1:] else '') + f"){where}")
     for name, value in full.items():
         is_root, is_weights = name.endswith('_root'), name == 'weights' or name.endswith('_weights')
-        if value is None or not (is_root or is_weights): continue
+        if value is None or not (is_weights or (is_root and profile == 'paper')): continue  # data roots belong to the paper profile
         path = Path(str(value)).expanduser()
-        if is_root and not path.is_dir(): raise FileNotFoundError(f"parameter {name!r}{where}: folder not found: {path}")
-        if is_weights and not path.is_file(): raise FileNotFoundError(f"parameter {name!r}{where}: file not found: {path}")
+        if is_root and not path.is_dir(): raise FileNotFoundError(f"parameter {name}: folder not found: {path}{where}")
+        if is_weights and not path.is_file(): raise FileNotFoundError(f"parameter {name}: file not found: {path}{where}")
         if name in DATA_CHECKS:
             try: DATA_CHECKS[name](path, full)
             except (FileNotFoundError, ValueError, OSError) as e:
                 msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise type(e)(f"parameter {name!r}{where}: {path} does not look like the data set it names: {msg}") from None
+                raise type(e)(f"parameter {name}: {path} does not look like the data set it names: {msg}{where}") from None
     return full
 
 # %% ../nbs/50_batch.ipynb #b1dde9b2
