@@ -13,8 +13,10 @@ def test_list_shows_experiments_outputs_and_parameters():
     assert r.returncode == 0, r.stderr
     assert 'quickstart: Quickstart' in r.stdout
     assert 'makes fig1:' in r.stdout and 'makes table1:' in r.stdout
-    line = next(l for l in r.stdout.splitlines() if l.strip().startswith('epochs'))
-    assert 'int' in line and 'None' in line and 'training epochs' in line
+    qs = r.stdout[r.stdout.index('quickstart: Quickstart'):]
+    line = next(l for l in qs.splitlines() if l.strip().startswith('epochs'))
+    assert 'int' in line and '10 / 60 / 100' in line and 'training epochs' in line   # its value at smoke / default / paper
+    assert 'parameters (value at smoke / default / paper):' in r.stdout
 
 
 @pytest.mark.parametrize('args, message', [
@@ -22,6 +24,10 @@ def test_list_shows_experiments_outputs_and_parameters():
     (['-p', 'seed', 'abc'], "parameter 'seed' of experiment 'quickstart' must be int, got str 'abc'"),
     (['-p', 'ood_digits', '7'], "parameter 'ood_digits' of experiment 'quickstart' must be list, got int 7"),
     (['-p', 'profile', 'paper'], 'the profile is chosen with --profile'),
+    (['-p', 'epochs', '-5'], "parameter epochs must be >= 1, got -5 (experiment quickstart)"),
+    (['-p', 'n_seeds', '0'], "parameter n_seeds must be >= 1, got 0 (experiment quickstart)"),
+    (['-p', 'ood_digits', '[8, 12]'], "parameter ood_digits must be >= 0 and <= 9, got [8, 12] (experiment quickstart)"),
+    (['-p', 'device', 'gpu'], "parameter 'device' must be one of auto, cpu, cuda, got 'gpu'"),
 ])
 def test_bad_parameters_fail_before_any_cell_runs(reports, args, message):
     before = snapshot(reports)
@@ -108,3 +114,22 @@ def test_killed_run_resumes_from_its_checkpoint_and_success_removes_it(tmp_path,
     assert json.loads((reports/'resume'/'smoke'/'manifest.json').read_text())['resumed'] is True
     assert json.loads((reports/'resume'/'smoke'/'metrics.json').read_text()) == {'attempt': 2, 'seed': 0}
     assert len(list((reports/'_checkpoints'/'resume').glob('smoke-*'))) == 1  # only seed 1's unfinished run is left
+
+
+def test_device_in_manifest_and_no_papermill_warnings(tmp_path, reports):
+    "-p device cpu is the runner's; the manifest records device, GPU and CUDA; papermill does not warn about checked parameters."
+    exps = tmp_path/'experiments'; exps.mkdir()
+    _notebook(exps/'dev.ipynb', [
+        ("n_train: int = None  # training images (None = all)\nseed: int = 0  # seed", ['parameters']),
+        ("import os\nfrom uqnb.core import Report, default_device\nReport('dev').metrics(device=str(default_device()), env=os.environ['UQNB_DEVICE'], n=n_train)", None),
+    ])
+    env = {'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(exps)}
+    r = uqnb('run', 'dev', '--profile', 'smoke', '-p', 'device', 'cpu', '-p', 'n_train', '5', env=env)
+    assert r.returncode == 0, r.stderr
+    assert 'Passed unknown parameter' not in r.stderr and 'Unable to parse line' not in r.stderr
+    out = reports/'dev'/'smoke'
+    assert json.loads((out/'metrics.json').read_text()) == {'device': 'cpu', 'env': 'cpu', 'n': 5}
+    man = json.loads((out/'manifest.json').read_text())
+    assert (man['device'], man['device_choice'], man['gpu']) == ('cpu', 'cpu', None)
+    assert 'cuda' in man and 'cuda_driver' in man and man['torch'].startswith('2.')
+    assert 'device' not in man['parameters']   # the runner's parameter, not the notebook's

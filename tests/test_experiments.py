@@ -53,11 +53,12 @@ def test_same_seed_same_metrics(tmp_path):
 
 
 def test_submit_through_submitit_runs_the_same_code_path(tmp_path):
-    from uqnb.batch import submit
+    from uqnb.sweep import submit
     os.environ['UQNB_REPORTS'] = str(tmp_path/'reports')
     try:
-        jobs = submit(['quickstart'], 'smoke', {'seed': 1}, cluster='debug', folder=tmp_path/'jobs')
-        assert jobs[0].result() == tmp_path/'reports'/'quickstart'/'smoke'
+        state = submit('quickstart', 'smoke', {'seed': 1}, executor='local')
     finally:
         del os.environ['UQNB_REPORTS']
-    assert json.loads((tmp_path/'reports'/'quickstart'/'smoke'/'manifest.json').read_text())['parameters']['seed'] == 1
+    run = tmp_path/'reports'/'quickstart'/'smoke'   # one run, no sweep: the report folder, as `uqnb run` writes it
+    assert state['tasks'][0]['dest'] is None and (run/'fig1.png').exists()
+    assert json.loads((run/'manifest.json').read_text())['parameters']['seed'] == 1

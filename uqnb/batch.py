@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_batch.ipynb #1d27c4c0
 from __future__ import annotations
-import ast, contextlib, datetime as _dt, json, os, secrets, shutil, socket, sys, time, traceback
+import ast, contextlib, datetime as _dt, fnmatch, json, logging, os, re, secrets, shutil, socket, subprocess, sys, time, traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -14,9 +14,11 @@ from .core import (PROFILES, get_profile, repo_root, atomic_write, atomic_write_
                        default_device)
 
 # %% auto #0
-__all__ = ['INDEXED_PROFILES', 'Param', 'Experiment', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment',
-           'list_experiments', 'get_experiment', 'parse_value', 'validate_params', 'ExperimentFailed',
-           'clean_stale_tmp', 'run_experiment', 'reproduce', 'write_index', 'submit']
+__all__ = ['NAME_RULES', 'DECLARED', 'PAPER_REQUIRED', 'DATA_CHECKS', 'RUNNER_PARAMS', 'INDEXED_PROFILES', 'Param', 'Experiment',
+           'parse_check', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment', 'list_experiments',
+           'get_experiment', 'parse_value', 'validate_params', 'check_value', 'declarations', 'preflight',
+           'ExperimentFailed', 'clean_stale_tmp', 'device_info', 'prepare_run', 'run_experiment', 'pm_module',
+           'reproduce', 'write_index']
 
 # %% ../nbs/50_batch.ipynb #0bb15461
 @dataclass
@@ -26,6 +28,7 @@ class Param:
     type: str       # 'int', 'float', 'str', 'bool', 'list', 'dict', or 'any'
     default: Any
     help: str = ''
+    check: str = ''  # the range `[>= 1]` or choices `{a, b}` that ends the help text, checked before a run
 
 @dataclass
 class Experiment:
@@ -36,9 +39,11 @@ class Experiment:
     summary: str
     params: dict[str, Param]
     outputs: dict[str, str]
+    settings: dict = field(default_factory=dict)  # its literal `SETTINGS` table (profile -> values), when it has one
 
 # %% ../nbs/50_batch.ipynb #a8c9ef07
 _TYPES = {'int': int, 'float': float, 'str': str, 'bool': bool, 'list': list, 'dict': dict}
+_DECL = re.compile(r'(\[[^\[\]]*\]|\{[^{}]*\})\s*$')  # a range or choice set that ends the help text
 
 def _ann_type(ann: ast.expr | None, default) -> str:
     "The type name of an annotation (`Optional[int]`, `int | None` included), else of the default value."
@@ -51,6 +56,27 @@ def _ann_type(ann: ast.expr | None, default) -> str:
         return txt
     if default is None: return 'any'
     return type(default).__name__ if type(default).__name__ in _TYPES else 'any'
+
+def _literal(text: str):
+    try: return ast.literal_eval(text)
+    except (ValueError, SyntaxError): return text
+
+_OPS = {'>=': float.__ge__, '>': float.__gt__, '<=': float.__le__, '<': float.__lt__, '!=': float.__ne__}
+
+def parse_check(decl: str, where: str = 'declaration') -> tuple[str, list]:
+    "A declaration `[>= 1, < 5]` as `('range', [('>=', 1.0), ('<', 5.0)])`, or `{a, b}` as `('choices', ['a', 'b'])`."
+    decl = decl.strip()
+    body = decl[1:-1].strip()
+    items = [t.strip() for t in body.split(',') if t.strip()]
+    if decl.startswith('{') and decl.endswith('}') and items: return 'choices', [_literal(t) for t in items]
+    if decl.startswith('[') and decl.endswith(']') and items:
+        conds = []
+        for t in items:
+            m = re.fullmatch(r'(>=|<=|!=|>|<)\s*([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)', t)
+            if not m: break
+            conds.append((m.group(1), float(m.group(2))))
+        else: return 'range', conds
+    raise ValueError(f"{where}: cannot read the declaration {decl!r} (write a range like [>= 1] or [> 0, <= 1], or choices like {{a, b}})")
 
 def parse_parameters(source: str, where: str = 'parameters cell') -> dict[str, Param]:
     "The parameters declared by the source of a `parameters` cell (literal defaults, optional annotations, `# help`)."
@@ -65,7 +91,9 @@ def parse_parameters(source: str, where: str = 'parameters cell') -> dict[str, P
         except ValueError: raise ValueError(f"{where}: the default of {target.id!r} must be a literal, got {ast.unparse(value)!r}") from None
         line = lines[node.end_lineno - 1]
         help_ = line.split('#', 1)[1].strip() if '#' in line[value.end_col_offset if value is not None else 0:] else ''
-        params[target.id] = Param(target.id, _ann_type(ann, default), default, help_)
+        decl = _DECL.search(help_)
+        params[target.id] = Param(target.id, _ann_type(ann, default), default, help_, decl.group(1) if decl else '')
+        if decl: parse_check(params[target.id].check, f"{where}: {target.id!r}")  # a malformed declaration fails here
     return params
 
 # %% ../nbs/50_batch.ipynb #94710ef9
@@ -77,6 +105,18 @@ def reports_dir() -> Path:
     "Where results go: `$UQNB_REPORTS`, else `reports/` in the repository."
     return Path(os.environ.get('UQNB_REPORTS') or repo_root()/'reports')
 
+def _settings_table(body: list) -> dict:
+    """The `SETTINGS` table of a cell, evaluated from the cell's own assignments (literals, `dict(...)`, `**` of an
+    earlier name, comprehensions): nothing is imported or called but `dict`, `tuple` and `list`. `{}` when it cannot be."""
+    ns = {}
+    safe = {'__builtins__': {}, 'dict': dict, 'tuple': tuple, 'list': list, 'range': range}
+    for node in body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try: ns[node.targets[0].id] = eval(compile(ast.Expression(node.value), '<settings>', 'eval'), {**safe, **ns})
+            except Exception: continue
+    out = ns.get('SETTINGS', {})
+    return out if isinstance(out, dict) else {}
+
 def load_experiment(path) -> Experiment:
     "Read an experiment notebook's title, summary, parameters and declared outputs."
     path = Path(path)
@@ -85,17 +125,20 @@ def load_experiment(path) -> Experiment:
     pcells = [c for c in nb.cells if c.cell_type == 'code' and 'parameters' in c.metadata.get('tags', [])]
     if len(pcells) != 1: raise ValueError(f"{path}: needs exactly one code cell tagged 'parameters', found {len(pcells)}")
     params = parse_parameters(pcells[0].source, f"{path.name} parameters cell")
-    outputs, title, summary = {}, path.stem, ''
+    outputs, settings, title, summary = {}, {}, path.stem, ''
     for c in nb.cells:
         if c.cell_type == 'markdown' and title == path.stem and c.source.lstrip().startswith('# '):
             head = c.source.strip().splitlines()
             title = head[0][2:].strip()
             summary = ' '.join(l.lstrip('> ').strip() for l in head[1:] if l.startswith('>'))
-        if c.cell_type == 'code' and 'OUTPUTS' in c.source:
-            for node in ast.parse(c.source).body:
-                if isinstance(node, ast.Assign) and [getattr(t, 'id', None) for t in node.targets] == ['OUTPUTS']:
-                    outputs = ast.literal_eval(node.value)
-    return Experiment(path.stem, path, title, summary, params, outputs)
+        if c.cell_type == 'code' and ('OUTPUTS' in c.source or 'SETTINGS' in c.source):
+            try: body = ast.parse(c.source).body
+            except SyntaxError: continue  # cell magics: not a declaration cell
+            for node in body:
+                names = [getattr(t, 'id', None) for t in getattr(node, 'targets', [])]
+                if isinstance(node, ast.Assign) and names == ['OUTPUTS']: outputs = ast.literal_eval(node.value)
+                if isinstance(node, ast.Assign) and names == ['SETTINGS']: settings = _settings_table(body)
+    return Experiment(path.stem, path, title, summary, params, outputs, settings)
 
 def list_experiments() -> list[Experiment]:
     "All experiments, sorted by name."
@@ -133,6 +176,131 @@ def validate_params(exp: Experiment, params: dict) -> dict:
     if 'profile' in out: get_profile(out['profile'])
     return out
 
+# %% ../nbs/50_batch.ipynb #fa89a1de
+def _fmt(decl_kind, args) -> str:
+    if decl_kind == 'choices': return 'one of ' + ', '.join(map(str, args))
+    return ' and '.join(f"{op} {v:g}" for op, v in args)
+
+def _singular(name: str) -> str:
+    return name[:-3] + 'y' if name.endswith('ies') else name[:-1] if name.endswith('s') and not name.endswith('ss') else name
+
+def check_value(name: str, value, decl: str, where: str = '') -> None:
+    "Raise a `ValueError` naming `name` when `value` breaks the declaration `decl` (`None` always passes)."
+    if value is None or not decl: return
+    kind, args = parse_check(decl, f"parameter {name!r}")
+    if kind == 'choices':
+        items = value if isinstance(value, (list, tuple)) else [v.strip() for v in value.split(',')] if isinstance(value, str) else [value]
+        bad = [v for v in items if v not in args]
+        if bad or not items:  # the notebooks' wording: "parameter strategies: unknown strategy 'bald'"
+            raise ValueError(f"parameter {name}: unknown {_singular(name)} {(bad or [value])[0]!r}; known: {', '.join(map(str, args))}{where}")
+        return
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)): continue  # a range says nothing about strings
+        if not all(_OPS[op](float(v), lim) for op, lim in args):
+            raise ValueError(f"parameter {name} must be {_fmt(kind, args)}, got {value!r}{where}")
+
+NAME_RULES: list[tuple[str, str]] = [  # (fnmatch pattern of a parameter name, declaration): hold in every experiment
+    ('seed', '[>= 0]'), ('n_*', '[>= 1]'), ('epochs', '[>= 1]'), ('*_epochs', '[>= 1]'),
+    ('iterations', '[>= 1]'), ('*_iterations', '[>= 1]'), ('steps', '[>= 0]'), ('workers', '[>= 1]'),
+    ('num_workers', '[>= 0]'), ('batch_size', '[>= 1]'), ('query', '[>= 1]'), ('initial', '[>= 1]'),
+    ('pool_size', '[>= 1]'), ('hidden', '[>= 1]'), ('mc_samples', '[>= 1]'), ('max_images', '[>= 1]'),
+    ('num_classes', '[>= 2]'), ('*_fraction', '[> 0, <= 1]'), ('*_digits', '[>= 0, <= 9]'),
+]
+
+DECLARED: dict[str, dict[str, str]] = {  # declarations not yet in the parameters cells (same syntax; move them there)
+    'active_learning': {'strategies': '{random, entropy, margin, mc_dropout, coreset, metadetect, gradient}'},
+    'anomaly': {'lam': '[>= 0, <= 1]', 'crop': '[>= 1]',
+                'eval_dataset': '{smiyc-anomaly, smiyc-obstacle, fishyscapes-laf, fishyscapes-static}',
+                'backbone': '{resnet50, resnet101, mobilenet_v3_large}'},
+    'domain_adaptation': {'sim_dataset': '{synthia, carla}', 'task_weight': '[>= 0]'},
+    'architecture_search': {'flop_budget': '[> 0]', 'mn_strength': '[>= 0]',
+                            'll_strength': '[>= 0]', 'shrink_rate': '[> 0, <= 1]'},
+}
+
+PAPER_REQUIRED: dict[str, tuple[str, ...]] = {  # the data roots an experiment's paper profile cannot run without
+    'anomaly': ('cityscapes_root', 'coco_root', 'eval_root'),
+    'active_learning': ('mnist_root',),
+    'domain_adaptation': ('cityscapes_root', 'sim_root'),
+    'architecture_search': ('cifar_root',),
+}
+
+def declarations(exp: Experiment) -> dict[str, list[str]]:
+    "Every declaration that applies to each of `exp`'s parameters: by name, kept in the runner, and in its parameters cell."
+    out = {n: [d for pat, d in NAME_RULES if fnmatch.fnmatchcase(n, pat)] for n in exp.params}
+    for n, d in DECLARED.get(exp.name, {}).items():
+        if n in out: out[n].append(d)
+    for n, p in exp.params.items():
+        if p.check: out[n].append(p.check)
+    return out
+
+# %% ../nbs/50_batch.ipynb #43acb223
+def _files(root: Path, *names) -> str:
+    missing = [n for n in names if not (root/n).exists()]
+    if missing: raise FileNotFoundError(f"no {', '.join(missing)} in {root}")
+    return ''
+
+def _check_coco(root: Path, params: dict):
+    _files(root, 'annotations/instances_train2017.json', 'annotations/instances_val2017.json', 'train2017', 'val2017')
+
+def _check_cityscapes(root: Path, params: dict):
+    from uqnb.data.formats import CityscapesSegmentation
+    for split in ('train', 'val'): CityscapesSegmentation(root, split)
+
+_EVAL_SETS = {'smiyc-anomaly': 'road_anomaly21', 'smiyc-obstacle': 'road_obstacle21',
+              'fishyscapes-laf': 'fishyscapes_laf', 'fishyscapes-static': 'fishyscapes_static'}
+
+def _check_eval(root: Path, params: dict):
+    from uqnb.data.formats import get_segmentation_dataset
+    get_segmentation_dataset(_EVAL_SETS.get(params.get('eval_dataset'), 'road_anomaly21'), root)
+
+def _check_sim(root: Path, params: dict):
+    from uqnb.data.formats import get_segmentation_dataset
+    sim = params.get('sim_dataset') or 'synthia'
+    get_segmentation_dataset(sim, root, 'all' if sim == 'synthia' else 'train')
+
+def _check_sandbox(root: Path, params: dict):
+    "A glyph sandbox written by data_scripts/make_glyph_sandbox.py: train/, val/, test/ in COCO format."
+    _files(root, *[f'{s}/{f}' for s in ('train', 'val', 'test') for f in ('annotations.json', 'images')])
+
+def _check_cifar(root: Path, params: dict):
+    d = root/'cifar-10-batches-py' if (root/'cifar-10-batches-py').is_dir() else root
+    _files(d, *[f'data_batch_{i}' for i in range(1, 6)], 'test_batch', 'batches.meta')
+
+def _check_weights(path: Path, params: dict):
+    if not path.is_file() or path.stat().st_size == 0: raise FileNotFoundError(f"not a non-empty file: {path}")
+    with open(path, 'rb') as f: head = f.read(2)
+    if head != b'PK' and head[:1] != b'\x80': raise ValueError(f"{path} is not a torch file (torch.save writes a zip or a pickle)")
+
+DATA_CHECKS: dict[str, Any] = {  # parameter -> check(path, params): does it look like the data set it claims to be?
+    'cityscapes_root': _check_cityscapes, 'coco_root': _check_coco, 'eval_root': _check_eval, 'sim_root': _check_sim,
+    'mnist_root': _check_sandbox, 'emnist_root': _check_sandbox, 'cifar_root': _check_cifar,
+    'weights': _check_weights, 'expert_weights': _check_weights,
+}
+
+def preflight(exp: Experiment, full: dict, profile: str | None = None) -> dict:
+    "Check the validated parameters `full` of `exp` against every declaration, path rule and data check; return `full`."
+    profile = profile or full.get('profile')
+    where = f" (experiment {exp.name})"
+    for name, decls in declarations(exp).items():
+        for d in decls: check_value(name, full.get(name), d, where)
+    if profile == 'paper':
+        missing = [n for n in PAPER_REQUIRED.get(exp.name, ()) if full.get(n) is None]
+        if missing: raise ValueError(f"the paper profile needs the parameter {missing[0]} (-p {missing[0]} PATH"
+                                     + (f"; also {', '.join(missing[1:])}" if missing[1:] else '') + f"){where}")
+    for name, value in full.items():
+        is_root, is_weights = name.endswith('_root'), name == 'weights' or name.endswith('_weights')
+        if value is None or not (is_weights or (is_root and profile == 'paper')): continue  # data roots belong to the paper profile
+        path = Path(str(value)).expanduser()
+        if is_root and not path.is_dir(): raise FileNotFoundError(f"parameter {name}: folder not found: {path}{where}")
+        if is_weights and not path.is_file(): raise FileNotFoundError(f"parameter {name}: file not found: {path}{where}")
+        if name in DATA_CHECKS:
+            try: DATA_CHECKS[name](path, full)
+            except (FileNotFoundError, ValueError, OSError) as e:
+                msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise type(e)(f"parameter {name}: {path} does not look like the data set it names: {msg}{where}") from None
+    return full
+
 # %% ../nbs/50_batch.ipynb #b1dde9b2
 class ExperimentFailed(RuntimeError):
     "An experiment notebook raised; the message names the cell and the error."
@@ -166,9 +334,11 @@ def _params_key(params: dict) -> str:
     import hashlib
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
-def _swap_into_place(tmp: Path, dest: Path):
-    "Replace `dest` by `tmp` with two renames, so that `dest` is always either the old or the new folder."
+def _swap_into_place(tmp: Path, dest: Path, keep: Iterable[str] = ('runs',)):
+    "Replace `dest` by `tmp` with two renames, so that `dest` is always either the old or the new folder; `dest/<keep>` move along."
     dest.parent.mkdir(parents=True, exist_ok=True)
+    for k in keep:  # a sweep's runs/ stay when a run or an aggregate replaces the report around them
+        if (dest/k).exists() and not (tmp/k).exists(): os.replace(dest/k, tmp/k)
     old = dest.with_name(f'.old-{dest.name}-{secrets.token_hex(4)}')
     if dest.exists(): os.replace(dest, old)
     os.replace(tmp, dest)
@@ -186,19 +356,58 @@ def clean_stale_tmp(reports: Path) -> list[Path]:
     return gone
 
 # %% ../nbs/50_batch.ipynb #304c994f
-def run_experiment(name: str, profile: str = 'default', params: dict | None = None, progress: bool = True,
-                   log_output: bool = False, timeout: int | None = None) -> Path:
-    "Run experiment `name` at `profile` with `params`; return its report folder. Raises `ExperimentFailed`."
-    import papermill as pm
+RUNNER_PARAMS = {'device': ('auto', 'cpu', 'cuda')}  # parameters of every experiment that the runner handles itself
+
+def device_info(choice: str = 'auto') -> dict:
+    "The device a run with `-p device choice` uses, the GPU model, torch's CUDA build and the driver (for the manifest)."
+    import torch
+    dev = torch.device('cuda' if choice != 'cpu' and torch.cuda.is_available() else 'cpu')
+    info = dict(device=str(dev), gpu=None, gpu_count=0, cuda=torch.version.cuda, cuda_driver=None, torch=torch.__version__)
+    if dev.type == 'cuda':
+        info.update(gpu=torch.cuda.get_device_name(0), gpu_count=torch.cuda.device_count())
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            r = subprocess.run(['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader'], capture_output=True, text=True, timeout=20)
+            info['cuda_driver'] = r.stdout.split('\n')[0].strip() or None
+    return info
+
+def _slurm_info() -> dict | None:
+    "The SLURM job this process runs in (ids, array task, requeues), or None."
+    if 'SLURM_JOB_ID' not in os.environ: return None
+    env = {'job_id': 'SLURM_JOB_ID', 'array_job_id': 'SLURM_ARRAY_JOB_ID', 'array_task_id': 'SLURM_ARRAY_TASK_ID',
+           'restart_count': 'SLURM_RESTART_COUNT', 'partition': 'SLURM_JOB_PARTITION', 'node': 'SLURMD_NODENAME'}
+    return {k: os.environ.get(v) for k, v in env.items()}
+
+def prepare_run(name: str, profile: str = 'default', params: dict | None = None) -> tuple[Experiment, dict, str]:
+    "Everything a run checks before it starts: experiment, profile, names, types, ranges, paths; return (experiment, parameters, device)."
     exp = get_experiment(name)
     params = dict(params or {})
     get_profile(profile)
     if 'profile' in params and params['profile'] != profile:
         raise ValueError(f"the profile is chosen with --profile ({profile!r}), not as a parameter ({params['profile']!r})")
+    # -p device wins; else $UQNB_DEVICE (e.g. UQNB_DEVICE=cpu for a test suite on a GPU node); else auto
+    device = (params.pop('device', None) if 'device' not in exp.params else None) or os.environ.get('UQNB_DEVICE') or 'auto'
+    if device not in RUNNER_PARAMS['device']:
+        raise ValueError(f"parameter 'device' must be one of {', '.join(RUNNER_PARAMS['device'])}, got {device!r}")
+    if device == 'cuda':
+        import torch
+        if not torch.cuda.is_available(): raise ValueError("parameter 'device' is cuda, but CUDA is not available here")
     if 'profile' in exp.params: params['profile'] = profile
-    full = validate_params(exp, params)
+    full = preflight(exp, validate_params(exp, params), profile)
+    return exp, full, device
+
+class _QuietPapermill(logging.Filter):
+    "Drop papermill's warnings about parameters it cannot infer: the runner has checked them already."
+    def filter(self, record):
+        msg = record.getMessage()
+        return not (msg.startswith('Passed unknown parameter') or msg.startswith('Unable to parse line'))
+
+def run_experiment(name: str, profile: str = 'default', params: dict | None = None, progress: bool = True,
+                   log_output: bool = False, timeout: int | None = None, dest: Path | None = None) -> Path:
+    "Run experiment `name` at `profile` with `params`; return its report folder (`dest`, else `reports/<name>/<profile>`). Raises `ExperimentFailed`."
+    exp, full, device = prepare_run(name, profile, params)
     reports = reports_dir()
-    dest = reports/exp.name/profile
+    sub_run = dest is not None
+    dest = Path(dest) if sub_run else reports/exp.name/profile
     clean_stale_tmp(reports)
     tmp = reports/f'.tmp-{exp.name}-{profile}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}'
     tmp.mkdir(parents=True)
@@ -206,16 +415,16 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     ckpt = reports/'_checkpoints'/exp.name/f"{profile}-{_params_key(full)}"
     resumed = ckpt.is_dir() and any(ckpt.iterdir())
     if resumed: print(f"[uqnb] {exp.name} ({profile}): resuming from the checkpoints of an earlier run in {ckpt}", file=sys.stderr, flush=True)
-    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT', 'UQNB_PROGRESS')}
+    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT', 'UQNB_PROGRESS', 'UQNB_DEVICE')}
     # the library's bars stay silent in the executed notebook (uqnb.core.tqdm); the runner's bar shows progress
-    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt), UQNB_PROGRESS='0')
+    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt), UQNB_PROGRESS='0', UQNB_DEVICE=device)
     start, t0 = now_iso(), time.perf_counter()
     try:
-        _execute(pm, exp, out_nb, full, progress, log_output, timeout)
+        _execute(pm_module(), exp, out_nb, full, progress, log_output, timeout)
     except Exception as e:
         failed = reports/'_failed'
         failed.mkdir(parents=True, exist_ok=True)
-        kept = failed/f"{exp.name}-{profile}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.ipynb"
+        kept = failed/f"{exp.name}-{profile}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}.ipynb"
         if out_nb.exists(): shutil.copy(out_nb, kept)
         shutil.rmtree(tmp, ignore_errors=True)
         if hasattr(e, 'ename'):
@@ -233,10 +442,11 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
                                *[f'{o}.csv' for o in exp.outputs if o.startswith('table')]] if not (tmp/f).exists()]
         if missing: raise ExperimentFailed(f"experiment {exp.name!r} ({profile}) ran but did not write: {', '.join(missing)}")
         atomic_write(tmp/f'{exp.name}.html', _html(out_nb))
-        manifest = run_manifest(exp.name, profile, full, start, now_iso(), time.perf_counter() - t0,
-                                device=default_device(get_profile(profile).device),
+        dev = device_info(device)
+        manifest = run_manifest(exp.name, profile, full, start, now_iso(), time.perf_counter() - t0, device=dev.pop('device'),
                                 notebook=str(exp.path.relative_to(repo_root()) if exp.path.is_relative_to(repo_root()) else exp.path),
-                                files=sorted(p.name for p in tmp.iterdir()) + ['manifest.json'], resumed=resumed)
+                                files=sorted(p.name for p in tmp.iterdir()) + ['manifest.json'], resumed=resumed,
+                                device_choice=device, **dev, slurm=_slurm_info())
         atomic_write_json(tmp/'manifest.json', manifest)
         _swap_into_place(tmp, dest)
         shutil.rmtree(ckpt, ignore_errors=True)  # finished: the next run starts from scratch
@@ -245,15 +455,25 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if profile in INDEXED_PROFILES: write_index()  # smoke runs are not tracked: they leave the index alone
+    if profile in INDEXED_PROFILES and not sub_run: write_index()  # smoke runs and sweep runs leave the index alone
     return dest
+
+def pm_module():
+    import papermill
+    return papermill
 
 def _execute(pm, exp, out_nb, params, progress, log_output, timeout):
     from papermill.engines import papermill_engines
     papermill_engines.register('uqnb', _engine())
-    return pm.execute_notebook(str(exp.path), str(out_nb), parameters=params, cwd=str(exp.path.parent),
-                               kernel_name='python3', progress_bar=progress, log_output=log_output,
-                               execution_timeout=timeout, engine_name='uqnb')
+    quiet = _QuietPapermill()
+    loggers = [logging.getLogger('papermill'), logging.getLogger('papermill.translators')]
+    for lg in loggers: lg.addFilter(quiet)
+    try:
+        return pm.execute_notebook(str(exp.path), str(out_nb), parameters=params, cwd=str(exp.path.parent),
+                                   kernel_name='python3', progress_bar=progress, log_output=log_output,
+                                   execution_timeout=timeout, engine_name='uqnb')
+    finally:
+        for lg in loggers: lg.removeFilter(quiet)
 
 # %% ../nbs/50_batch.ipynb #665a3c28
 def reproduce(profile: str = 'default', only: Iterable[str] | None = None, **kw) -> dict[str, Path]:
@@ -290,22 +510,3 @@ def write_index(root: Path | None = None) -> Path:
                      '| metric | value |', '|---|---|',
                      *[f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in met.items()], '']
     return atomic_write(root/'README.md', '\n'.join(rows) + '\n')
-
-# %% ../nbs/50_batch.ipynb #ac0536a2
-def submit(names: Iterable[str], profile: str = 'paper', params: dict | None = None, cluster: str | None = None,
-           folder=None, **slurm) -> list:
-    "Submit one `run_experiment` job per experiment with submitit; return the jobs (`job.result()` is the report folder)."
-    import submitit
-    names = list(names)
-    exps = [get_experiment(n) for n in names]
-    for e in exps: validate_params(e, {**(params or {}), **({'profile': profile} if 'profile' in e.params else {})})
-    ex = submitit.AutoExecutor(folder=Path(folder or reports_dir()/'_slurm'/'%j'), cluster=cluster)
-    ex.update_parameters(name='uqnb')
-    if ex.cluster == 'slurm': ex.update_parameters(timeout_min=24 * 60, gpus_per_node=int(profile == 'paper'), **slurm)
-    env = {k: os.environ[k] for k in ('UQNB_ROOT', 'UQNB_REPORTS', 'UQNB_EXPERIMENTS') if k in os.environ}
-    jobs = [ex.submit(_job, n, profile, dict(params or {}), env) for n in names]
-    return jobs
-
-def _job(name, profile, params, env):
-    os.environ.update(env)
-    return run_experiment(name, profile, params, progress=False)

@@ -5,16 +5,82 @@
 # %% ../nbs/51_cli.ipynb #0380137a
 from __future__ import annotations
 import argparse, sys
-from .batch import (list_experiments, run_experiment, reproduce, submit, write_index, parse_value,
+from .batch import (list_experiments, run_experiment, reproduce, write_index, parse_value,
                         ExperimentFailed)
 from .core import PROFILES
 
 # %% auto #0
-__all__ = ['format_experiments', 'main']
+__all__ = ['SWEEP_COMMANDS', 'add_sweep_commands', 'sweep_command', 'profile_values', 'format_experiments', 'main']
+
+# %% ../nbs/51_cli.ipynb #bfb3ca38
+from .sweep import submit, status, format_status, collect, parse_sweep, parse_time, load_sweep, FAILED_STATES
+from submitit.core.utils import FailedJobError as SubmissionFailed
+
+SWEEP_COMMANDS = ('submit', 'status', 'collect')
+
+def add_sweep_commands(sub, profiles):
+    "The `submit`, `status` and `collect` subcommands."
+    s = sub.add_parser('submit', help='run a sweep as a SLURM job array (submitit), or on this machine (--executor local)',
+                       description='Each combination of --sweep values and --seeds is one task of a job array, running the same '
+                                   'notebook as `uqnb run`; runs land in reports/<exp>/<profile>/runs/<combination>/, the aggregate '
+                                   '(mean ± std over seeds) in reports/<exp>/<profile>/ when all are done.')
+    s.add_argument('experiment')
+    s.add_argument('--profile', default='paper', choices=profiles)
+    s.add_argument('-p', '--param', nargs=2, action='append', metavar=('NAME', 'VALUE'), help='set a parameter of every task (repeatable)')
+    s.add_argument('--sweep', action='append', metavar='NAME=V1,V2', help='one task per value (repeatable: every combination)')
+    s.add_argument('--seeds', type=int, default=None, help='one task per seed: seed, seed+1, ... (n_seeds=1 each)')
+    s.add_argument('--executor', default='slurm', choices=['slurm', 'local'])
+    s.add_argument('--partition'); s.add_argument('--account'); s.add_argument('--qos')
+    s.add_argument('--time', help='time limit per task: minutes, or H:MM:SS, or D-HH:MM:SS (default 24 h)')
+    s.add_argument('--gpus-per-task', type=int, default=None, help='GPUs per task (default: 1 at the paper profile, else none)')
+    s.add_argument('--cpus-per-task', type=int, default=None)
+    s.add_argument('--mem', help='memory per node, e.g. 32G')
+    s.add_argument('--array-parallelism', type=int, default=None, help='at most this many tasks at once')
+    s.add_argument('--setup', action='append', metavar='CMD', help='a shell line run before each task, e.g. "module load Python/3.11"')
+    s.add_argument('--resubmit-failed', action='store_true', help='submit again only the failed tasks of the last sweep')
+    s.add_argument('--wait', action='store_true', help='wait until every task is over, then collect')
+    for cmd, what in (('status', "show the tasks of the last sweep, their states, and the failed ones' logs"),
+                      ('collect', 'aggregate the runs of the last sweep into reports/<exp>/<profile>/')):
+        c = sub.add_parser(cmd, help=what)
+        c.add_argument('experiment')
+        c.add_argument('--profile', default='paper', choices=profiles)
+
+def sweep_command(a) -> int:
+    "Run `submit`, `status` or `collect` from parsed arguments; return the exit code."
+    if a.cmd == 'submit':
+        slurm = dict(partition=a.partition, account=a.account, qos=a.qos, time=parse_time(a.time), mem=a.mem,
+                     cpus_per_task=a.cpus_per_task, array_parallelism=a.array_parallelism, setup=a.setup,
+                     gpus_per_task=a.gpus_per_task if a.gpus_per_task is not None else (1 if a.profile == 'paper' and not a.resubmit_failed else None))
+        slurm = {k: v for k, v in slurm.items() if v is not None}
+        state = submit(a.experiment, a.profile, _params(a.param), parse_sweep(a.sweep), a.seeds, a.executor, slurm,
+                       resubmit_failed=a.resubmit_failed, wait=a.wait)
+        tasks = [t for t in state['tasks'] if t['name'] in state['last_submitted']]
+        print(f"{a.experiment} ({a.profile}): {len(tasks)} task(s) {'run' if a.executor == 'local' else 'submitted'}; "
+              f"logs in {state['folder']}")
+        for t in tasks: print(f"  {t['name']}: job {t['job_id']}")
+        if state.get('collect_job'): print(f"  aggregate: job {state['collect_job']} (after every task)")
+    if a.cmd == 'status' or (a.cmd == 'submit' and (a.wait or a.executor == 'local')):
+        rows = status(a.experiment, a.profile)
+        print(format_status(rows))
+        if any(r['state'] in FAILED_STATES for r in rows): return 1
+    if a.cmd == 'collect': print(collect(a.experiment, a.profile))
+    return 0
 
 # %% ../nbs/51_cli.ipynb #f5bd08c0
 def _params(pairs) -> dict:
     return {name: parse_value(value) for name, value in (pairs or [])}
+
+def profile_values(exp, name: str) -> str:
+    "The value parameter `name` of `exp` takes at each profile: its default, or the profile's row of the `SETTINGS` table when the default is None."
+    p = exp.params[name]
+    if name == 'profile': return ' / '.join(PROFILES)
+    vals = [exp.settings.get(prof, {}).get(name, p.default) if p.default is None else p.default for prof in PROFILES]
+    if all(v == vals[0] for v in vals): return _short(vals[0], 200)    # the same at every profile
+    return ' / '.join(_short(v, 24) for v in vals)
+
+def _short(v, n: int = 40) -> str:
+    t = repr(v)
+    return t if len(t) <= n else t[:n - 3] + "..."
 
 def format_experiments(exps) -> str:
     "The text of `uqnb list`: each experiment, what it makes, and its parameters."
@@ -23,7 +89,10 @@ def format_experiments(exps) -> str:
         out += [f"{e.name}: {e.title}", f"  notebook: {e.path}"]
         out += [f"  makes {k}: {v}" for k, v in e.outputs.items()] + ['  makes metrics.json, manifest.json, the executed notebook and its HTML']
         w = max(len(n) for n in e.params) if e.params else 0
-        out += ['  parameters:'] + [f"    {p.name:<{w}}  {p.type:<5}  = {p.default!r:<12}  {p.help}" for p in e.params.values()]
+        vals = {n: profile_values(e, n) for n in e.params}
+        v = max(len(x) for x in vals.values()) if vals else 0
+        out += [f"  parameters (value at {' / '.join(PROFILES)}):"] + [
+            f"    {p.name:<{w}}  {p.type:<5}  {vals[p.name]:<{v}}  {p.help}" for p in e.params.values()]
         out.append('')
     return '\n'.join(out)
 
@@ -41,13 +110,7 @@ def main(argv=None) -> int:
     rp = sub.add_parser('reproduce', help='run every experiment (or --only some) at a profile')
     rp.add_argument('--profile', default='default', choices=profiles)
     rp.add_argument('--only', default=None, help='comma-separated experiment names')
-    s = sub.add_parser('submit', help='submit experiments as SLURM jobs (submitit)')
-    s.add_argument('experiments', help='comma-separated experiment names')
-    s.add_argument('--profile', default='paper', choices=profiles)
-    s.add_argument('-p', '--param', nargs=2, action='append', metavar=('NAME', 'VALUE'))
-    s.add_argument('--cluster', default=None, choices=[None, 'slurm', 'local', 'debug'])
-    s.add_argument('--partition', default=None)
-    s.add_argument('--wait', action='store_true', help='wait for the jobs and report their results')
+    add_sweep_commands(sub, profiles)
     sub.add_parser('index', help='rebuild reports/README.md')
     a = ap.parse_args(argv)
     try:
@@ -55,14 +118,9 @@ def main(argv=None) -> int:
         elif a.cmd == 'run': print(run_experiment(a.experiment, a.profile, _params(a.param), log_output=a.log_output))
         elif a.cmd == 'reproduce':
             for n, d in reproduce(a.profile, a.only.split(',') if a.only else None).items(): print(f"{n}: {d}")
-        elif a.cmd == 'submit':
-            jobs = submit(a.experiments.split(','), a.profile, _params(a.param), cluster=a.cluster,
-                          **({'slurm_partition': a.partition} if a.partition else {}))
-            for j in jobs: print(f"submitted job {j.job_id}")
-            if a.wait:
-                for j in jobs: print(f"job {j.job_id}: {j.result()}")
+        elif a.cmd in SWEEP_COMMANDS: return sweep_command(a)
         elif a.cmd == 'index': print(write_index())
-    except (ExperimentFailed, ValueError, TypeError, FileNotFoundError) as e:
+    except (ExperimentFailed, ValueError, TypeError, FileNotFoundError, SubmissionFailed) as e:
         print(f"uqnb {a.cmd}: error: {e}", file=sys.stderr)
         return 1
     return 0

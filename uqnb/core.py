@@ -70,9 +70,17 @@ def seed_everything(seed: int, deterministic: bool = True, threads: int | None =
 
 # %% ../nbs/00_core.ipynb #bb352920
 def default_device(prefer: str | None = None):
-    "CUDA when it is present (and not refused with `prefer='cpu'`), else the CPU."
+    """CUDA when it is present (and not refused with `prefer='cpu'`), else the CPU.
+
+    The runner's `-p device` overrides `prefer` through `$UQNB_DEVICE`: `auto` (the runner's default) takes
+    CUDA whenever it is present, on every profile; `cpu` forces the CPU; `cuda` insists on CUDA."""
     import torch
     if prefer not in (None, 'cpu', 'cuda'): raise ValueError(f"prefer must be None, 'cpu' or 'cuda', got {prefer!r}")
+    forced = os.environ.get('UQNB_DEVICE') or None
+    if forced not in (None, 'auto', 'cpu', 'cuda'): raise ValueError(f"UQNB_DEVICE must be auto, cpu or cuda, got {forced!r}")
+    if forced == 'cpu': return torch.device('cpu')
+    if forced == 'cuda' and not torch.cuda.is_available(): raise RuntimeError("UQNB_DEVICE=cuda but CUDA is not available here")
+    if forced in ('auto', 'cuda'): prefer = None
     if prefer != 'cpu' and torch.cuda.is_available(): return torch.device('cuda')
     return torch.device('cpu')
 
