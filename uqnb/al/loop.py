@@ -15,7 +15,7 @@ from ..core import atomic_write, atomic_write_json
 from .strategies import Strategy, ScoreStrategy, STRATEGIES, get_strategy, detector_outputs
 
 # %% auto #0
-__all__ = ['AL_CONFIG', 'TIMING_KEYS', 'ActiveSet', 'run_active_learning', 'interpolate_curve', 'normalised_auc']
+__all__ = ['AL_CONFIG', 'TIMING_KEYS', 'ActiveSet', 'run_active_learning', 'interpolate_curve', 'normalised_auc', 'paired_tests']
 
 # %% ../../nbs/35_al.loop.ipynb #133890b0
 class ActiveSet:
@@ -254,3 +254,25 @@ def normalised_auc(x, y, lo: float | None = None, hi: float | None = None) -> fl
     xs = np.concatenate([[lo], x[inside], [hi]])
     ys = interpolate_curve(x, y, xs)
     return float(np.sum((xs[1:] - xs[:-1]) * (ys[1:] + ys[:-1]) / 2) / (hi - lo))
+
+# %% ../../nbs/35_al.loop.ipynb #f589dfd0
+def paired_tests(values, ref: str = 'random', strategy: str = 'strategy', seed: str = 'seed', value: str = 'auc_images'):
+    "Per strategy: the paired differences of `value` to the `ref` strategy with the same seed — mean, std, seeds ahead, t-test and sign-test p-values (a DataFrame)."
+    import pandas as pd
+    from scipy import stats
+    df = pd.DataFrame(values)
+    for c in (strategy, seed, value):
+        if c not in df.columns: raise ValueError(f"values have no column {c!r} (columns: {', '.join(map(str, df.columns))})")
+    if df.duplicated([strategy, seed]).any(): raise ValueError(f"values hold a ({strategy}, {seed}) pair more than once")
+    wide = df.pivot(index=seed, columns=strategy, values=value)
+    if ref not in wide.columns: raise ValueError(f"no reference strategy {ref!r} among {', '.join(map(str, wide.columns))}")
+    rows = []
+    for s in [c for c in wide.columns if c != ref]:
+        pair = wide[[s, ref]].dropna()
+        d = (pair[s] - pair[ref]).to_numpy(np.float64)
+        n, ahead, nz = len(d), int((d > 0).sum()), int((d != 0).sum())
+        p_t = float(stats.ttest_rel(pair[s], pair[ref]).pvalue) if n >= 2 and np.ptp(d) > 0 else float('nan')
+        p_sign = float(stats.binomtest(ahead, nz, 0.5).pvalue) if nz else 1.0
+        rows.append(dict(strategy=s, n=n, mean_diff=float(d.mean()) if n else float('nan'),
+                         std_diff=float(d.std(ddof=1)) if n >= 2 else float('nan'), ahead=ahead, p_ttest=p_t, p_sign=p_sign))
+    return pd.DataFrame(rows, columns=['strategy', 'n', 'mean_diff', 'std_diff', 'ahead', 'p_ttest', 'p_sign']).set_index('strategy')
