@@ -298,7 +298,7 @@ class GradientStrategy(_MetaStrategy):
         if 'grad_features' not in o: raise ValueError("outputs have no 'grad_features': compute them with detector_outputs(..., needs=('grad_features',))")
         return _grad_inputs(o)
 
-# %% ../../nbs/34_al.strategies.ipynb #361bd703
+# %% ../../nbs/34_al.strategies.ipynb #75f6573e
 class MetaDetectPerBoxStrategy(MetaDetectStrategy):
     "Image score: MetaDetect uncertainty Σ(1 − P(TP)) per expected box max(Σ P(TP), `min_boxes`), a box-cost-aware query."
     name = 'metadetect_per_box'

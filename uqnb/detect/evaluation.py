@@ -190,7 +190,7 @@ def average_precision50(predictions: Sequence[dict], targets: Sequence[dict], nu
     ap = float(per_class[has_gt].mean()) if has_gt.any() else float('nan')
     return APResult(ap, per_class, num_gt)
 
-# %% ../../nbs/30_detect.evaluation.ipynb #b58b2a0e
+# %% ../../nbs/30_detect.evaluation.ipynb #523098eb
 def matched_confusion(predictions: Sequence[dict], targets: Sequence[dict], num_classes: int, iou_threshold: float = 0.5) -> np.ndarray:
     "Counts [C, C+1] of (true class, class of the best-scoring prediction with IoU ≥ `iou_threshold`) over ground-truth boxes; last column: not found."
     if len(predictions) != len(targets):
