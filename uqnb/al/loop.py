@@ -108,6 +108,7 @@ AL_CONFIG: dict = dict(
     iterations=400, epochs=None, lr=0.02, batch_size=8, warmup=50,       # training at each step: max(iterations, ⌈epochs·n/batch⌉) steps (epochs None: iterations)
     optimizer='sgd',
     score_thresh=0.05, nms_thresh=0.5, detections_per_img=100,          # inference
+    grad_score_thresh=None,                                              # score threshold of the boxes that get gradient features (None: score_thresh)
     mc_passes=10, reduction='sum', rarity=False, device='cpu')           # strategies
 
 TIMING_KEYS = ('train_s', 'eval_s', 'score_s')
@@ -229,6 +230,8 @@ def run_active_learning(strategy: str | Strategy, pool_ds, val_ds, test_ds, cfg:
             if cfg['subsample'] and len(cand) > cfg['subsample']: cand = np.sort(rng.choice(cand, cfg['subsample'], replace=False))
             mc_seed = int(np.random.default_rng([seed, step, 2]).integers(2 ** 31))
             okw = dict(needs=strategy.needs, mc_passes=cfg['mc_passes'], mc_seed=mc_seed, **pkw)
+            if 'grad_features' in strategy.needs and cfg['grad_score_thresh'] is not None:
+                okw['score_thresh'] = max(cfg['score_thresh'], cfg['grad_score_thresh'])   # fewer boxes: gradient features cost per box
             pool_out = detector_outputs(model, images_of(pool_ds, cand), **okw)
             lab_out = detector_outputs(model, images_of(pool_ds, lab), **okw) if 'embedding' in strategy.needs else []
             val_out = detector_outputs(model, [x[0] for x in val_items], **okw) if strategy.needs_validation else None
