@@ -15,7 +15,8 @@ from ..core import atomic_write, atomic_write_json
 from .strategies import Strategy, ScoreStrategy, STRATEGIES, get_strategy, detector_outputs
 
 # %% auto #0
-__all__ = ['AL_CONFIG', 'TIMING_KEYS', 'ActiveSet', 'run_active_learning', 'interpolate_curve', 'normalised_auc']
+__all__ = ['AL_CONFIG', 'TIMING_KEYS', 'ActiveSet', 'train_iterations', 'run_active_learning', 'interpolate_curve',
+           'normalised_auc', 'paired_tests']
 
 # %% ../../nbs/35_al.loop.ipynb #133890b0
 class ActiveSet:
@@ -102,19 +103,28 @@ class ActiveSet:
 # %% ../../nbs/35_al.loop.ipynb #6185beaf
 AL_CONFIG: dict = dict(
     num_classes=10, image_size=64, width='narrow', dropout=0.5,          # detector (dropout in the heads, for MC dropout)
-    anchor_base=12.0, init=None, freeze='none',                          # anchors; weights file to start each step from (None: from scratch); 'backbone': train only the heads
+    anchor_base=12.0, init=None, freeze='none',                          # anchors; weights file to start each step from (None: from scratch); 'body': train FPN and heads; 'backbone': the heads only
     initial=50, query=25, steps=12, subsample=2000,                      # loop
-    iterations=400, lr=0.02, batch_size=8, warmup=50, optimizer='sgd',   # training at each step
+    iterations=400, epochs=None, lr=0.02, batch_size=8, warmup=50,       # training at each step: max(iterations, ⌈epochs·n/batch⌉) steps (epochs None: iterations)
+    optimizer='sgd',
     score_thresh=0.05, nms_thresh=0.5, detections_per_img=100,          # inference
+    grad_score_thresh=None,                                              # score threshold of the boxes that get gradient features (None: score_thresh)
     mc_passes=10, reduction='sum', rarity=False, device='cpu')           # strategies
 
 TIMING_KEYS = ('train_s', 'eval_s', 'score_s')
 
+def train_iterations(cfg: dict, n: int) -> int:
+    "Training steps for `n` labelled images: `cfg['iterations']`, or with `cfg['epochs']` set, max(iterations, ⌈epochs·n / batch_size⌉)."
+    its = int(cfg['iterations'])
+    if cfg.get('epochs') is None: return its
+    return max(its, math.ceil(cfg['epochs'] * n / cfg['batch_size']))
+
 def _train_with_train_detector(model, dataset, cfg: dict, seed: int, checkpoint=None):
-    "The default `train_fn`: `uqnb.detect.model.train_detector` with the training settings of `cfg`."
+    "The default `train_fn`: `uqnb.detect.model.train_detector` with the training settings of `cfg` (`train_iterations` steps)."
     from uqnb.detect.model import train_detector
-    return train_detector(model, dataset, iterations=cfg['iterations'], lr=cfg['lr'], batch_size=cfg['batch_size'],
-                          warmup=cfg['warmup'], seed=seed, checkpoint=checkpoint, checkpoint_every=max(1, cfg['iterations'] // 4),
+    its = train_iterations(cfg, len(dataset))
+    return train_detector(model, dataset, iterations=its, lr=cfg['lr'], batch_size=cfg['batch_size'],
+                          warmup=min(cfg['warmup'], its // 2), seed=seed, checkpoint=checkpoint, checkpoint_every=max(1, its // 4),
                           device=cfg['device'], progress=False, optimizer=cfg['optimizer'])
 
 def _dataset_key(ds) -> str:
@@ -145,7 +155,9 @@ def run_active_learning(strategy: str | Strategy, pool_ds, val_ds, test_ds, cfg:
     unknown = set(cfg) - set(AL_CONFIG)
     if unknown: raise ValueError(f"unknown cfg keys {sorted(unknown)}; known: {', '.join(AL_CONFIG)}")
     cfg = {**AL_CONFIG, **cfg}
-    if cfg['freeze'] not in ('none', 'backbone'): raise ValueError(f"cfg['freeze'] must be 'none' or 'backbone', got {cfg['freeze']!r}")
+    if cfg['freeze'] not in ('none', 'body', 'backbone'): raise ValueError(f"cfg['freeze'] must be 'none', 'body' or 'backbone', got {cfg['freeze']!r}")
+    if cfg['epochs'] is not None and not (isinstance(cfg['epochs'], (int, float, np.integer, np.floating)) and cfg['epochs'] > 0):
+        raise ValueError(f"cfg['epochs'] must be a positive number or None, got {cfg['epochs']!r}")
     for k in ('initial', 'query', 'steps', 'iterations'):
         if isinstance(cfg[k], bool) or not isinstance(cfg[k], (int, np.integer)) or cfg[k] < (0 if k == 'steps' else 1):
             raise ValueError(f"cfg[{k!r}] must be a positive int, got {cfg[k]!r}")
@@ -165,7 +177,7 @@ def run_active_learning(strategy: str | Strategy, pool_ds, val_ds, test_ds, cfg:
         init_sha = hashlib.sha256(Path(cfg['init']).read_bytes()).hexdigest()[:16]
     ident['init_sha'] = init_sha
     step0_key = _key(dict({k: cfg[k] for k in ('num_classes', 'image_size', 'width', 'dropout', 'anchor_base', 'freeze', 'initial', 'iterations',
-                                                'lr', 'batch_size', 'warmup', 'optimizer', 'device')}, seed=int(seed), init=init_sha,
+                                                'epochs', 'lr', 'batch_size', 'warmup', 'optimizer', 'device')}, seed=int(seed), init=init_sha,
                           pool=_dataset_key(pool_ds), train_fn=getattr(train_fn, '__qualname__', repr(train_fn))))
     active, history = ActiveSet(len(pool_ds), cfg['initial'], rng=np.random.default_rng([seed, 0])), []
     if ck_path.exists():
@@ -194,6 +206,7 @@ def run_active_learning(strategy: str | Strategy, pool_ds, val_ds, test_ds, cfg:
                                     anchor_base=cfg['anchor_base'], **pkw)
             if cfg['init'] is not None: transfer_weights(model, cfg['init'])   # the same start at every step
             if cfg['freeze'] == 'backbone': model.backbone.requires_grad_(False)
+            elif cfg['freeze'] == 'body': model.backbone.body.requires_grad_(False)
         model_path = ckdir/'step0'/f'seed{seed}_{step0_key}.pt' if step == 0 else run_dir/f'model_step{step}.pt'
         t0 = time.perf_counter()
         if model_path.exists():
@@ -217,6 +230,8 @@ def run_active_learning(strategy: str | Strategy, pool_ds, val_ds, test_ds, cfg:
             if cfg['subsample'] and len(cand) > cfg['subsample']: cand = np.sort(rng.choice(cand, cfg['subsample'], replace=False))
             mc_seed = int(np.random.default_rng([seed, step, 2]).integers(2 ** 31))
             okw = dict(needs=strategy.needs, mc_passes=cfg['mc_passes'], mc_seed=mc_seed, **pkw)
+            if 'grad_features' in strategy.needs and cfg['grad_score_thresh'] is not None:
+                okw['score_thresh'] = max(cfg['score_thresh'], cfg['grad_score_thresh'])   # fewer boxes: gradient features cost per box
             pool_out = detector_outputs(model, images_of(pool_ds, cand), **okw)
             lab_out = detector_outputs(model, images_of(pool_ds, lab), **okw) if 'embedding' in strategy.needs else []
             val_out = detector_outputs(model, [x[0] for x in val_items], **okw) if strategy.needs_validation else None
@@ -254,3 +269,25 @@ def normalised_auc(x, y, lo: float | None = None, hi: float | None = None) -> fl
     xs = np.concatenate([[lo], x[inside], [hi]])
     ys = interpolate_curve(x, y, xs)
     return float(np.sum((xs[1:] - xs[:-1]) * (ys[1:] + ys[:-1]) / 2) / (hi - lo))
+
+# %% ../../nbs/35_al.loop.ipynb #db7eb8c2
+def paired_tests(values, ref: str = 'random', strategy: str = 'strategy', seed: str = 'seed', value: str = 'auc_images'):
+    "Per strategy: the paired differences of `value` to the `ref` strategy with the same seed — mean, std, seeds ahead, t-test and sign-test p-values (a DataFrame)."
+    import pandas as pd
+    from scipy import stats
+    df = pd.DataFrame(values)
+    for c in (strategy, seed, value):
+        if c not in df.columns: raise ValueError(f"values have no column {c!r} (columns: {', '.join(map(str, df.columns))})")
+    if df.duplicated([strategy, seed]).any(): raise ValueError(f"values hold a ({strategy}, {seed}) pair more than once")
+    wide = df.pivot(index=seed, columns=strategy, values=value)
+    if ref not in wide.columns: raise ValueError(f"no reference strategy {ref!r} among {', '.join(map(str, wide.columns))}")
+    rows = []
+    for s in [c for c in wide.columns if c != ref]:
+        pair = wide[[s, ref]].dropna()
+        d = (pair[s] - pair[ref]).to_numpy(np.float64)
+        n, ahead, nz = len(d), int((d > 0).sum()), int((d != 0).sum())
+        p_t = float(stats.ttest_rel(pair[s], pair[ref]).pvalue) if n >= 2 and np.ptp(d) > 0 else float('nan')
+        p_sign = float(stats.binomtest(ahead, nz, 0.5).pvalue) if nz else 1.0
+        rows.append(dict(strategy=s, n=n, mean_diff=float(d.mean()) if n else float('nan'),
+                         std_diff=float(d.std(ddof=1)) if n >= 2 else float('nan'), ahead=ahead, p_ttest=p_t, p_sign=p_sign))
+    return pd.DataFrame(rows, columns=['strategy', 'n', 'mean_diff', 'std_diff', 'ahead', 'p_ttest', 'p_sign']).set_index('strategy')

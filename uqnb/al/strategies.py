@@ -16,8 +16,8 @@ from ..detect.metadetect import MetaDetect, box_targets
 __all__ = ['OUTPUT_NEEDS', 'REDUCTIONS', 'STRATEGIES', 'image_embeddings', 'detector_outputs', 'renormalise',
            'entropy_uncertainty', 'margin_uncertainty', 'mc_box_stds', 'zscore_max', 'rarity_weights', 'class_counts',
            'image_scores', 'k_center_greedy', 'Strategy', 'top_k', 'ScoreStrategy', 'EntropyStrategy', 'MarginStrategy',
-           'MCDropoutStrategy', 'MetaDetectStrategy', 'GradientStrategy', 'CoreSetStrategy', 'RandomStrategy',
-           'get_strategy']
+           'MCDropoutStrategy', 'MetaDetectStrategy', 'GradientStrategy', 'MetaDetectPerBoxStrategy', 'CoreSetStrategy',
+           'RandomStrategy', 'get_strategy']
 
 # %% ../../nbs/34_al.strategies.ipynb #f7d30cc9
 OUTPUT_NEEDS = ('candidates', 'grad_features', 'mc', 'embedding')
@@ -298,6 +298,22 @@ class GradientStrategy(_MetaStrategy):
         if 'grad_features' not in o: raise ValueError("outputs have no 'grad_features': compute them with detector_outputs(..., needs=('grad_features',))")
         return _grad_inputs(o)
 
+# %% ../../nbs/34_al.strategies.ipynb #75f6573e
+class MetaDetectPerBoxStrategy(MetaDetectStrategy):
+    "Image score: MetaDetect uncertainty Σ(1 − P(TP)) per expected box max(Σ P(TP), `min_boxes`), a box-cost-aware query."
+    name = 'metadetect_per_box'
+    def __init__(self, reduction='sum', rarity=False, num_classes=None, classifier='logistic', seed: int = 0, min_boxes: float = 1.0):
+        super().__init__(reduction, rarity, num_classes, classifier, seed)
+        if not min_boxes > 0: raise ValueError(f"min_boxes must be > 0, got {min_boxes!r}")
+        self.min_boxes = float(min_boxes)
+    def scores(self, outputs):
+        u = self.box_uncertainties(outputs)
+        unc = image_scores(u, 'sum', [o['labels'] for o in outputs] if self.rarity else None, self.weights if self.rarity else None)
+        expected = np.array([float(np.sum(1 - x)) for x in u])
+        return unc / np.maximum(expected, self.min_boxes)
+    def __repr__(self): return super().__repr__()[:-1] + f", min_boxes={self.min_boxes!r})"
+
+
 # %% ../../nbs/34_al.strategies.ipynb #0b45dcf8
 class CoreSetStrategy(Strategy):
     "Greedy k-centre (L2) on image embeddings, the labelled images being the initial centres."
@@ -320,7 +336,7 @@ class RandomStrategy(Strategy):
 
 # %% ../../nbs/34_al.strategies.ipynb #b052be0c
 STRATEGIES: dict[str, type] = {c.name: c for c in (EntropyStrategy, MarginStrategy, MCDropoutStrategy, CoreSetStrategy,
-                                                   MetaDetectStrategy, GradientStrategy, RandomStrategy)}
+                                                   MetaDetectStrategy, GradientStrategy, MetaDetectPerBoxStrategy, RandomStrategy)}
 
 def get_strategy(name: str, **kw) -> Strategy:
     "The strategy called `name`, built with `kw` (e.g. reduction, rarity, num_classes); a `ValueError` lists the known names."

@@ -9,7 +9,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['RECALL_POINTS', 'pairwise_iou', 'gather_detections', 'APResult', 'greedy_match', 'average_precision50']
+__all__ = ['RECALL_POINTS', 'pairwise_iou', 'gather_detections', 'APResult', 'greedy_match', 'average_precision50',
+           'matched_confusion', 'class_agnostic']
 
 # %% ../../nbs/30_detect.evaluation.ipynb #68e5aa26
 def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -188,3 +189,33 @@ def average_precision50(predictions: Sequence[dict], targets: Sequence[dict], nu
     has_gt = num_gt > 0
     ap = float(per_class[has_gt].mean()) if has_gt.any() else float('nan')
     return APResult(ap, per_class, num_gt)
+
+# %% ../../nbs/30_detect.evaluation.ipynb #523098eb
+def matched_confusion(predictions: Sequence[dict], targets: Sequence[dict], num_classes: int, iou_threshold: float = 0.5) -> np.ndarray:
+    "Counts [C, C+1] of (true class, class of the best-scoring prediction with IoU ≥ `iou_threshold`) over ground-truth boxes; last column: not found."
+    if len(predictions) != len(targets):
+        raise ValueError(f"got {len(predictions)} prediction dicts but {len(targets)} target dicts (one of each per image)")
+    if int(num_classes) != num_classes or num_classes < 1: raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    P, pn = gather_detections(predictions, 'predictions', scores=True, num_classes=num_classes)
+    T, tn = gather_detections(targets, 'targets', scores=False, num_classes=num_classes)
+    out = np.zeros((num_classes, num_classes + 1), dtype=np.int64)
+    pe, te = np.r_[0, np.cumsum(pn)], np.r_[0, np.cumsum(tn)]
+    for i in range(len(predictions)):
+        tl = T['labels'][te[i]:te[i + 1]]
+        if len(tl) == 0: continue
+        iou = pairwise_iou(T['boxes'][te[i]:te[i + 1]], P['boxes'][pe[i]:pe[i + 1]])
+        s = np.where(iou >= iou_threshold, P['scores'][pe[i]:pe[i + 1]][None, :], -np.inf)
+        best = s.argmax(1) if s.shape[1] else np.zeros(len(tl), np.int64)
+        found = np.isfinite(s.max(1)) if s.shape[1] else np.zeros(len(tl), bool)
+        pl = np.where(found, P['labels'][pe[i]:pe[i + 1]][best] if s.shape[1] else 0, num_classes)
+        np.add.at(out, (tl, pl), 1)
+    return out
+
+def class_agnostic(dicts: Sequence[dict]) -> list[dict]:
+    "Copies of detection dicts with every label set to 0 (for class-agnostic AP50 with `num_classes=1`)."
+    out = []
+    for d in dicts:
+        labels = d['labels']
+        zeros = labels * 0 if hasattr(labels, 'detach') else np.zeros(len(np.asarray(labels)), np.int64)
+        out.append({**d, 'labels': zeros})
+    return out

@@ -42,6 +42,22 @@ def _read(d: dict, what: str, num_classes: int | None, probs: bool = False) -> d
         arr['probs'] = p
     return arr
 
+def _np_of(x):
+    return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
+
+def _segment_stats(vals: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
+    "min, max, mean, std (ddof 0) of the rows of `vals` [P, Q] per segment `seg` [P] (sorted), as [n_seg, Q, 4]; 0 for empty segments."
+    out = np.zeros((n_seg, vals.shape[1], 4))
+    n = np.bincount(seg, minlength=n_seg)
+    rows = np.flatnonzero(n)
+    if rows.size:
+        starts = np.r_[0, np.cumsum(n[rows])[:-1]]
+        mean = np.add.reduceat(vals, starts, axis=0) / n[rows, None]
+        dev2 = (vals - np.repeat(mean, n[rows], axis=0)) ** 2
+        out[rows] = np.stack([np.minimum.reduceat(vals, starts, axis=0), np.maximum.reduceat(vals, starts, axis=0),
+                              mean, np.sqrt(np.add.reduceat(dev2, starts, axis=0) / n[rows, None])], 2)
+    return out
+
 def _geometry(boxes: np.ndarray) -> np.ndarray:
     "cx, cy, w, h, size, circumference, size/circumference of xyxy `boxes`, as an [N,7] array."
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
@@ -62,17 +78,20 @@ def metadetect_features(kept: dict, candidates: dict, num_classes: int | None = 
     mask = (iou > iou_threshold) & (K['labels'][:, None] == Cd['labels'][None, :])
     ki, ci = np.nonzero(mask)                                                # (kept, candidate) pairs, sorted by kept box
     n = np.bincount(ki, minlength=nk)
-    # per pair: cx, cy, w, h, score, size, circum, size_circum of the candidate and its IoU with the kept box
+    # per pair: cx, cy, w, h, score, size, circum, size_circum of the candidate
     gc = _geometry(Cd['boxes'])
-    vals = np.c_[gc[ci, :4], Cd['scores'][ci], gc[ci, 4:], iou[ki, ci]]    # [P, 9]
     stats = np.zeros((nk, 9, 4))                                             # boxes without candidates keep 0
-    rows = np.flatnonzero(n)
-    if rows.size:
-        starts = np.r_[0, np.cumsum(n[rows])[:-1]]
-        mean = np.add.reduceat(vals, starts, axis=0) / n[rows, None]
-        dev2 = (vals - np.repeat(mean, n[rows], axis=0)) ** 2
-        stats[rows] = np.stack([np.minimum.reduceat(vals, starts, axis=0), np.maximum.reduceat(vals, starts, axis=0),
-                                mean, np.sqrt(np.add.reduceat(dev2, starts, axis=0) / n[rows, None])], 2)
+    stats[:, :8] = _segment_stats(np.c_[gc[ci, :4], Cd['scores'][ci], gc[ci, 4:]], ki, nk)
+    # the IoU with the kept box over the other candidates: the pair (b, b) is left out
+    same = (Cd['scores'][ci] == K['scores'][ki]) & (Cd['boxes'][ci] == K['boxes'][ki]).all(1)
+    if 'anchor_idx' in kept and 'anchor_idx' in candidates:
+        a_k, a_c = (np.asarray(_np_of(d['anchor_idx']), np.int64).reshape(-1) for d in (kept, candidates))
+        same &= a_c[ci] == a_k[ki]
+    first = np.zeros(len(ci), bool)                                          # at most one pair per kept box is b itself
+    if same.any():
+        idx = np.flatnonzero(same); _, f = np.unique(ki[idx], return_index=True); first[idx[f]] = True
+    other = ~first
+    stats[:, 8] = _segment_stats(iou[ki, ci][other, None], ki[other], nk)[:, 0]
     gk = _geometry(K['boxes'])
     parts = [n[:, None].astype(np.float64), stats[:, :5].reshape(nk, 20)]
     for j in range(3): parts += [gk[:, 4 + j:5 + j], stats[:, 5 + j]]

@@ -27,7 +27,9 @@ from ..core import atomic_write, default_device
 
 # %% auto #0
 __all__ = ['WIDTHS', 'resnet18_body', 'glyph_anchors', 'retinanet_head', 'build_retinanet', 'lr_at', 'batch_indices',
-           'train_detector', 'load_detector', 'transfer_weights', 'HeadOutputs', 'run_heads', 'postprocess', 'predict']
+           'train_detector', 'load_detector', 'transfer_weights', 'glyph_crops', 'GlyphClassifier',
+           'train_glyph_classifier', 'classifier_accuracy', 'detector_body_weights', 'HeadOutputs', 'run_heads',
+           'postprocess', 'predict']
 
 # %% ../../nbs/32_detect.model.ipynb #8c2d1761
 WIDTHS: dict[str, dict] = {
@@ -218,6 +220,69 @@ def transfer_weights(model: nn.Module, source) -> list[str]:
     if not any(v.dim() > 0 for v in take.values()): raise ValueError("no tensor of the source matches the model (another architecture?)")
     model.load_state_dict(take, strict=False)
     return sorted(set(own) - set(take))
+
+# %% ../../nbs/32_detect.model.ipynb #7e43dfbf
+def glyph_crops(items, size: int = 32) -> tuple[Tensor, Tensor, np.ndarray]:
+    "Crops [N,3,size,size] centred on every ground-truth box of detection `items` ((image, target) pairs), their labels [N] and image index [N]."
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8: raise ValueError(f"size must be an int >= 8, got {size!r}")
+    X, Y, I = [], [], []
+    h = size // 2
+    for k, (img, tgt) in enumerate(items):
+        if not torch.is_tensor(img) or img.ndim != 3: raise ValueError(f"items[{k}]: the image must be a [3,H,W] tensor, got {type(img).__name__}")
+        xp = torch.nn.functional.pad(img, (h, size - h, h, size - h))
+        for b, l in zip(torch.as_tensor(tgt['boxes']).reshape(-1, 4).tolist(), torch.as_tensor(tgt['labels']).reshape(-1).tolist()):
+            cx, cy = int((b[0] + b[2]) / 2), int((b[1] + b[3]) / 2)
+            X.append(xp[:, cy:cy + size, cx:cx + size]); Y.append(int(l)); I.append(k)
+    if not X: return torch.zeros(0, 3, size, size), torch.zeros(0, dtype=torch.int64), np.zeros(0, np.int64)
+    return torch.stack(X), torch.tensor(Y, dtype=torch.int64), np.array(I, np.int64)
+
+class GlyphClassifier(nn.Module):
+    "The detector's ResNet18 body (`width` of `WIDTHS`) + average pooling + a linear layer to `num_classes`, on images in [0, 1]."
+    def __init__(self, num_classes: int, width: str = 'narrow'):
+        super().__init__()
+        if width not in WIDTHS: raise ValueError(f"width must be one of {', '.join(map(repr, WIDTHS))}, got {width!r}")
+        self.body = resnet18_body(WIDTHS[width]['planes'])
+        self.body.fc = nn.Linear(WIDTHS[width]['planes'][-1], num_classes)
+        self.register_buffer('mean', torch.tensor([0.485, 0.456, 0.406])[:, None, None])   # build_retinanet's normalisation
+        self.register_buffer('std', torch.tensor([0.229, 0.224, 0.225])[:, None, None])
+    def forward(self, x): return self.body((x - self.mean) / self.std)
+
+def train_glyph_classifier(X: Tensor, y: Tensor, num_classes: int, epochs: int = 10, lr: float = 2e-3, batch_size: int = 64,
+                           weight_decay: float = 1e-4, width: str = 'narrow', seed: int = 0, init: dict | None = None,
+                           progress: bool = False) -> GlyphClassifier:
+    "A `GlyphClassifier` trained on crops `X` [N,3,S,S] with labels `y` (AdamW, one-cycle lr, `epochs` passes), optionally from the body weights `init`; in eval mode."
+    if len(X) == 0 or len(X) != len(y): raise ValueError(f"X and y must be non-empty and of equal length, got {len(X)} and {len(y)}")
+    if y.min() < 0 or y.max() >= num_classes: raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(y.min())}..{int(y.max())}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1: raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GlyphClassifier(num_classes, width)
+    if init is not None:
+        own = model.body.state_dict()
+        model.body.load_state_dict({k: v for k, v in init.items() if k in own and not k.startswith('fc.') and v.shape == own[k].shape}, strict=False)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    per_epoch = math.ceil(len(X) / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * per_epoch)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in tqdm(range(epochs), disable=not progress, desc='classifier'):
+        perm = torch.randperm(len(X), generator=g)
+        for s in range(0, len(X), batch_size):
+            i = perm[s:s + batch_size]
+            loss = nn.functional.cross_entropy(model(X[i]), y[i])
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+    return model.eval()
+
+def classifier_accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = 512) -> float:
+    "Top-1 accuracy of `model` on crops `X` with labels `y`."
+    if len(X) == 0: return float('nan')
+    with torch.no_grad():
+        pred = torch.cat([model(X[s:s + batch_size]).argmax(1) for s in range(0, len(X), batch_size)])
+    return float((pred == y).float().mean())
+
+def detector_body_weights(classifier: GlyphClassifier) -> dict:
+    "The body weights of `classifier` (without its linear layer) under RetinaNet's names (`backbone.body.…`), for `transfer_weights`."
+    return {f'backbone.body.{k}': v.clone() for k, v in classifier.body.state_dict().items() if not k.startswith('fc.')}
 
 # %% ../../nbs/32_detect.model.ipynb #cac9e673
 @dataclass
