@@ -221,7 +221,7 @@ def transfer_weights(model: nn.Module, source) -> list[str]:
     model.load_state_dict(take, strict=False)
     return sorted(set(own) - set(take))
 
-# %% ../../nbs/32_detect.model.ipynb #41138ed2
+# %% ../../nbs/32_detect.model.ipynb #fb7d7ba8
 def glyph_crops(items, size: int = 32) -> tuple[Tensor, Tensor, np.ndarray]:
     "Crops [N,3,size,size] centred on every ground-truth box of detection `items` ((image, target) pairs), their labels [N] and image index [N]."
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8: raise ValueError(f"size must be an int >= 8, got {size!r}")
