@@ -208,8 +208,13 @@ NAME_RULES: list[tuple[str, str]] = [  # (fnmatch pattern of a parameter name, d
     ('num_classes', '[>= 2]'), ('*_fraction', '[> 0, <= 1]'), ('*_digits', '[>= 0, <= 9]'),
 ]
 
-DECLARED: dict[str, dict[str, str]] = {  # declarations not yet in the parameters cells (same syntax; move them there)
-    'active_learning': {'strategies': '{random, entropy, margin, mc_dropout, coreset, metadetect, gradient}'},
+def _al_strategies() -> str:
+    "The choices of active learning's `strategies`: the library's registry, read when a run is checked."
+    from uqnb.al.strategies import STRATEGIES
+    return '{' + ', '.join(STRATEGIES) + '}'
+
+DECLARED: dict[str, dict] = {  # declarations not yet in the parameters cells (same syntax, or a function giving it; move them there)
+    'active_learning': {'strategies': _al_strategies},
     'anomaly': {'lam': '[>= 0, <= 1]', 'crop': '[>= 1]',
                 'eval_dataset': '{smiyc-anomaly, smiyc-obstacle, fishyscapes-laf, fishyscapes-static}',
                 'backbone': '{resnet50, resnet101, mobilenet_v3_large}'},
@@ -229,7 +234,7 @@ def declarations(exp: Experiment) -> dict[str, list[str]]:
     "Every declaration that applies to each of `exp`'s parameters: by name, kept in the runner, and in its parameters cell."
     out = {n: [d for pat, d in NAME_RULES if fnmatch.fnmatchcase(n, pat)] for n in exp.params}
     for n, d in DECLARED.get(exp.name, {}).items():
-        if n in out: out[n].append(d)
+        if n in out: out[n].append(d() if callable(d) else d)
     for n, p in exp.params.items():
         if p.check: out[n].append(p.check)
     return out
