@@ -14,9 +14,9 @@ from .core import repo_root, atomic_write
 __all__ = ['README_WARNING', 'CLAIMS', 'cell_directives', 'readme_markdown', 'write_readme', 'slugify', 'md_to_html',
            'terminal_text', 'merge_streams', 'cells_html', 'exec_api_cells', 'process_library_notebook', 'api_page',
            'in_tags', 'doc_prefix', 'rel_url', 'relink', 'page_html', 'MissingMetric', 'eval_metric_expr',
-           'evaluate_claim', 'report_runs', 'manifest_line', 'table_html', 'report_section', 'experiment_settings',
-           'settings_source', 'experiment_tables', 'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims',
-           'build_site', 'site_links', 'broken_links', 'fix_anchors', 'main']
+           'evaluate_claim', 'report_runs', 'manifest_line', 'table_html', 'report_section', 'settings_source',
+           'experiment_tables', 'library_notebooks', 'build_api', 'claims_html', 'evaluate_claims', 'build_site',
+           'site_links', 'broken_links', 'fix_anchors', 'main']
 
 # %% ../nbs/52_docs.ipynb #8669dfce
 README_WARNING = '<!-- WARNING: generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file -->'
@@ -439,21 +439,8 @@ def report_section(run: Path, site_dir: str, page: str, outputs: dict, anchor: s
     return '\n'.join(parts)
 
 # %% ../nbs/52_docs.ipynb #aec74caf
-def experiment_settings(path) -> dict | None:
-    "The `SETTINGS` table `{profile: {setting: value}}` of the experiment notebook at `path`, or `None` when it has none."
-    nb = json.loads(Path(path).read_text(encoding='utf-8'))
-    ns: dict = {}
-    for c in nb['cells']:
-        src = ''.join(c['source'])
-        if c['cell_type'] != 'code': continue
-        if 'parameters' in c.get('metadata', {}).get('tags', []): exec(compile(src, f'{path}:parameters', 'exec'), ns)
-        elif re.search(r'^SETTINGS\s*=', src, re.MULTILINE):
-            exec(compile(src, f'{path}:SETTINGS', 'exec'), ns)
-            return ns.get('SETTINGS')
-    return None
-
 def settings_source(path) -> str | None:
-    "The source of the cell that defines `SETTINGS` in the experiment notebook at `path` (shown when it cannot run on its own)."
+    "The source of the cell that defines `SETTINGS` in the experiment notebook at `path` (shown when the runner cannot read its table)."
     nb = json.loads(Path(path).read_text(encoding='utf-8'))
     return next((''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code'
                  and re.search(r'^SETTINGS\s*=', ''.join(c['source']), re.MULTILINE)), None)
@@ -561,8 +548,7 @@ def build_site(out=None, root=None, api: bool = True) -> Path:
                               None, '<h2 id="reports">Reports</h2>']
     for e in exps:
         page = f'experiments/{e.name}.html'
-        try: settings = experiment_settings(e.path)
-        except Exception as err: settings, _ = None, print(f'[docs] {e.name}: SETTINGS cannot run on its own ({err!r}): its source is shown', file=sys.stderr)
+        settings = e.settings or None  # the table the runner reads; without one the SETTINGS cell's source is shown
         body = [f'<p>Notebook <code>nbs/experiments/{e.name}.ipynb</code>. Run: <code>uqnb run {e.name} --profile default</code> '
                 f'(<code>smoke</code> takes seconds, <code>paper</code> needs the real data sets). '
                 f'<a href="{rel_url(page, "gallery.html#" + e.name)}">In the gallery</a>.</p>', experiment_tables(e, settings)]
