@@ -361,7 +361,8 @@ def clean_stale_tmp(reports: Path) -> list[Path]:
     return gone
 
 # %% ../nbs/50_batch.ipynb #304c994f
-RUNNER_PARAMS = {'device': ('auto', 'cpu', 'cuda')}  # parameters of every experiment that the runner handles itself
+RUNNER_PARAMS = {'device': ('auto', 'cpu', 'cuda'),   # parameters of every experiment that the runner handles itself
+                 'processes': '[>= 1]'}                 # processes (GPUs) of each library training (uqnb.dist)
 
 def device_info(choice: str = 'auto') -> dict:
     "The device a run with `-p device choice` uses, the GPU model, torch's CUDA build and the driver (for the manifest)."
@@ -382,8 +383,20 @@ def _slurm_info() -> dict | None:
            'restart_count': 'SLURM_RESTART_COUNT', 'partition': 'SLURM_JOB_PARTITION', 'node': 'SLURMD_NODENAME'}
     return {k: os.environ.get(v) for k, v in env.items()}
 
-def prepare_run(name: str, profile: str = 'default', params: dict | None = None) -> tuple[Experiment, dict, str]:
-    "Everything a run checks before it starts: experiment, profile, names, types, ranges, paths; return (experiment, parameters, device)."
+def _processes(params: dict, exp: Experiment, device: str) -> int:
+    "`-p processes N`, else $UQNB_PROCESSES, else 1; checked against the GPUs a CUDA run sees."
+    raw = (params.pop('processes', None) if 'processes' not in exp.params else None) or os.environ.get('UQNB_PROCESSES') or 1
+    n = parse_value(raw) if isinstance(raw, str) else raw
+    if isinstance(n, bool) or not isinstance(n, int): raise TypeError(f"parameter 'processes' must be int, got {n!r}")
+    check_value('processes', n, RUNNER_PARAMS['processes'])
+    if n > 1 and device != 'cpu':
+        import torch
+        if torch.cuda.is_available() and n > torch.cuda.device_count():
+            raise ValueError(f"parameter 'processes' is {n}, but only {torch.cuda.device_count()} GPU(s) are visible here")
+    return n
+
+def prepare_run(name: str, profile: str = 'default', params: dict | None = None) -> tuple[Experiment, dict, dict]:
+    "Everything a run checks before it starts: experiment, profile, names, types, ranges, paths; return (experiment, parameters, runner settings)."
     exp = get_experiment(name)
     params = dict(params or {})
     get_profile(profile)
@@ -396,9 +409,10 @@ def prepare_run(name: str, profile: str = 'default', params: dict | None = None)
     if device == 'cuda':
         import torch
         if not torch.cuda.is_available(): raise ValueError("parameter 'device' is cuda, but CUDA is not available here")
+    processes = _processes(params, exp, device)
     if 'profile' in exp.params: params['profile'] = profile
     full = preflight(exp, validate_params(exp, params), profile)
-    return exp, full, device
+    return exp, full, dict(device=device, processes=processes)
 
 class _QuietPapermill(logging.Filter):
     "Drop papermill's warnings about parameters it cannot infer: the runner has checked them already."
@@ -409,7 +423,8 @@ class _QuietPapermill(logging.Filter):
 def run_experiment(name: str, profile: str = 'default', params: dict | None = None, progress: bool = True,
                    log_output: bool = False, timeout: int | None = None, dest: Path | None = None) -> Path:
     "Run experiment `name` at `profile` with `params`; return its report folder (`dest`, else `reports/<name>/<profile>`). Raises `ExperimentFailed`."
-    exp, full, device = prepare_run(name, profile, params)
+    exp, full, runner = prepare_run(name, profile, params)
+    device = runner['device']
     reports = reports_dir()
     sub_run = dest is not None
     dest = Path(dest) if sub_run else reports/exp.name/profile
@@ -420,9 +435,9 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
     ckpt = reports/'_checkpoints'/exp.name/f"{profile}-{_params_key(full)}"
     resumed = ckpt.is_dir() and any(ckpt.iterdir())
     if resumed: print(f"[uqnb] {exp.name} ({profile}): resuming from the checkpoints of an earlier run in {ckpt}", file=sys.stderr, flush=True)
-    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT', 'UQNB_PROGRESS', 'UQNB_DEVICE')}
+    old_env = {k: os.environ.get(k) for k in ('UQNB_OUT', 'UQNB_CKPT', 'UQNB_PROGRESS', 'UQNB_DEVICE', 'UQNB_PROCESSES')}
     # the library's bars stay silent in the executed notebook (uqnb.core.tqdm); the runner's bar shows progress
-    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt), UQNB_PROGRESS='0', UQNB_DEVICE=device)
+    os.environ.update(UQNB_OUT=str(tmp), UQNB_CKPT=str(ckpt), UQNB_PROGRESS='0', UQNB_DEVICE=device, UQNB_PROCESSES=str(runner['processes']))
     start, t0 = now_iso(), time.perf_counter()
     try:
         _execute(pm_module(), exp, out_nb, full, progress, log_output, timeout)
@@ -451,7 +466,7 @@ def run_experiment(name: str, profile: str = 'default', params: dict | None = No
         manifest = run_manifest(exp.name, profile, full, start, now_iso(), time.perf_counter() - t0, device=dev.pop('device'),
                                 notebook=str(exp.path.relative_to(repo_root()) if exp.path.is_relative_to(repo_root()) else exp.path),
                                 files=sorted(p.name for p in tmp.iterdir()) + ['manifest.json'], resumed=resumed,
-                                device_choice=device, **dev, slurm=_slurm_info())
+                                device_choice=device, processes=runner['processes'], **dev, slurm=_slurm_info())
         atomic_write_json(tmp/'manifest.json', manifest)
         _swap_into_place(tmp, dest)
         shutil.rmtree(ckpt, ignore_errors=True)  # finished: the next run starts from scratch

@@ -32,7 +32,7 @@ def add_sweep_commands(sub, profiles):
     s.add_argument('--executor', default='slurm', choices=['slurm', 'local'])
     s.add_argument('--partition'); s.add_argument('--account'); s.add_argument('--qos')
     s.add_argument('--time', help='time limit per task: minutes, or H:MM:SS, or D-HH:MM:SS (default 24 h)')
-    s.add_argument('--gpus-per-task', type=int, default=None, help='GPUs per task (default: 1 at the paper profile, else none)')
+    s.add_argument('--gpus-per-task', type=int, default=None, help='GPUs per task; with N > 1 each training of a task runs on N processes, DDP (default: 1 at the paper profile, else none)')
     s.add_argument('--cpus-per-task', type=int, default=None)
     s.add_argument('--mem', help='memory per node, e.g. 32G')
     s.add_argument('--array-parallelism', type=int, default=None, help='at most this many tasks at once')

@@ -4,16 +4,21 @@
 
 # %% ../nbs/54_dist.ipynb #d9c41eb7
 from __future__ import annotations
-import os, subprocess
+import functools, importlib, inspect, io, os, pickle, socket, subprocess, sys, tempfile
 from dataclasses import dataclass
-from typing import Mapping
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from .core import atomic_write
+
 # %% auto #0
-__all__ = ['DistInfo', 'dist_env', 'init_distributed', 'distributed_loader', 'wrap', 'mean_over_processes', 'cleanup']
+__all__ = ['DistInfo', 'dist_env', 'init_distributed', 'distributed_loader', 'wrap', 'mean_over_processes', 'cleanup',
+           'processes_default', 'active', 'shard', 'ShardedBatches', 'global_sum', 'loss_weight', 'average_gradients',
+           'launch', 'worker_main', 'distributable', 'probe']
 
 # %% ../nbs/54_dist.ipynb #17ab18a4
 @dataclass
@@ -92,3 +97,143 @@ def mean_over_processes(x: torch.Tensor) -> torch.Tensor:
 def cleanup():
     "Leave the process group (when there is one)."
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/54_dist.ipynb #16c504e1
+def processes_default(env: Mapping[str, str] | None = None) -> int:
+    "The number of processes a library training uses when its call does not say: `$UQNB_PROCESSES`, else 1."
+    env = os.environ if env is None else env
+    raw = env.get('UQNB_PROCESSES') or '1'
+    try: n = int(raw)
+    except ValueError: raise ValueError(f"UQNB_PROCESSES must be a positive integer, got {raw!r}") from None
+    if n < 1: raise ValueError(f"UQNB_PROCESSES must be a positive integer, got {raw!r}")
+    return n
+
+def active() -> DistInfo | None:
+    "This process's place in the running process group of more than one process, else `None`."
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return None
+    env = dist_env()
+    return DistInfo(dist.get_rank(), dist.get_world_size(), env.local_rank, env.master_addr, env.master_port, env.launcher)
+
+# %% ../nbs/54_dist.ipynb #11a1db0f
+def shard(batch: Sequence, info: DistInfo | None = None) -> list:
+    "This process's contiguous share of a global `batch` (sizes differ by at most one; all of it without `info`)."
+    if info is None or info.world_size == 1: return list(batch)
+    n, W = len(batch), info.world_size
+    if n < W: raise ValueError(f"a batch of {n} cannot be split over {W} processes: use a global batch of at least {W}")
+    return list(batch[info.rank * n // W:(info.rank + 1) * n // W])
+
+class ShardedBatches(torch.utils.data.Sampler):
+    "This process's share (`shard`) of every global batch that the batch sampler `batches` yields."
+    def __init__(self, batches, info: DistInfo | None = None): self.batches, self.info = batches, info
+    def __iter__(self): return (shard(b, self.info) for b in self.batches)
+    def __len__(self): return len(self.batches)
+
+# %% ../nbs/54_dist.ipynb #b4641fa9
+def global_sum(x: torch.Tensor, info: DistInfo | None = None) -> torch.Tensor:
+    "`x` summed over the processes of the group (`x` itself outside one)."
+    info = info if info is not None else active()
+    if info is None or info.world_size == 1: return x
+    y = x.clone(); dist.all_reduce(y)
+    return y
+
+def loss_weight(count, info: DistInfo | None = None, device=None) -> float:
+    """The factor N·count/Σcount for a loss that is a mean over `count` items of this process's share: with it, DDP's
+    gradient average is the gradient of the global batch's mean (1 outside a group)."""
+    info = info if info is not None else active()
+    if info is None or info.world_size == 1: return 1.0
+    total = float(global_sum(torch.tensor([float(count)], dtype=torch.float64, device=device), info))
+    if total == 0: raise ValueError("the global batch has nothing to average over (every count is 0)")
+    return info.world_size * float(count) / total
+
+def average_gradients(params, info: DistInfo | None = None) -> None:
+    "Average the `.grad` of `params` over the processes in one all-reduce (what DDP does, for models it cannot wrap)."
+    info = info if info is not None else active()
+    if info is None or info.world_size == 1: return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads: return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat); flat /= info.world_size
+    for g, v in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(v.view_as(g))
+
+# %% ../nbs/54_dist.ipynb #512c90dc
+_WORKER = "from uqnb.dist import worker_main; worker_main()"
+
+def _resolve(name: str):
+    mod, _, qual = name.partition(':')
+    obj = importlib.import_module(mod)
+    for part in qual.split('.'): obj = getattr(obj, part)
+    return obj
+
+def _stateful(x) -> bool:
+    return callable(getattr(x, 'state_dict', None)) and callable(getattr(x, 'load_state_dict', None))
+
+def launch(fn, processes: int, args: tuple = (), kwargs: dict | None = None, workdir=None, timeout: float | None = None):
+    "Call `fn(*args, **kwargs)` on `processes` torchrun processes; load the trained states into `args`/`kwargs`; return rank 0's result."
+    kwargs = dict(kwargs or {})
+    name = f"{fn.__module__}:{fn.__qualname__}"
+    if fn.__module__ == '__main__' or _resolve(name) is not fn:
+        raise ValueError(f"{name} must be a module-level function of an importable module to run on several processes")
+    root = workdir or os.environ.get('UQNB_CKPT') or None
+    if root: Path(root).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix='uqnb-launch-', dir=root) as tmp:
+        spec, result, log = Path(tmp)/'spec.pt', Path(tmp)/'result.pt', Path(tmp)/'launch.log'
+        try: torch.save(dict(fn=name, args=args, kwargs=kwargs), spec)
+        except (pickle.PicklingError, AttributeError, TypeError) as e:
+            raise ValueError(f"the arguments of {fn.__qualname__} cannot be sent to other processes: {e}") from None
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={processes}',
+               '--no-python', sys.executable, '-c', _WORKER, str(spec), str(result)]
+        with open(log, 'w') as f:
+            rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout).returncode
+        if rc != 0 or not result.exists():
+            lines = log.read_text(errors='replace').splitlines()
+            first = next((i for i, l in enumerate(lines) if l.startswith('Traceback')), max(0, len(lines) - 30))
+            raise RuntimeError(f"{fn.__qualname__} on {processes} processes failed (torchrun exit {rc}); the first error in its log:\n"
+                               + '\n'.join(lines[first:first + 30]))
+        out = torch.load(result, map_location='cpu', weights_only=False)
+    for obj, st in [*zip(args, out['args']), *((kwargs[k], v) for k, v in out['kwargs'].items())]:
+        if st is not None: obj.load_state_dict(st)
+    return out['result']
+
+def worker_main(argv: Sequence[str] | None = None) -> None:
+    "The entry point of one process of a `launch`: join the group, run the call of the spec file, rank 0 writes the result."
+    spec_path, result_path = (sys.argv[1:] if argv is None else argv)[:2]
+    info, device = init_distributed()
+    try:
+        spec = torch.load(spec_path, map_location='cpu', weights_only=False)
+        fn, args, kwargs = _resolve(spec['fn']), spec['args'], spec['kwargs']
+        params = inspect.signature(fn).parameters
+        if 'device' in params: kwargs['device'] = device
+        if 'progress' in params: kwargs['progress'] = kwargs.get('progress', True) and info.is_main
+        out = fn(*args, **kwargs)
+        if info.is_main:
+            state = lambda x: x.state_dict() if _stateful(x) else None
+            buf = io.BytesIO()
+            torch.save(dict(result=out, args=[state(a) for a in args], kwargs={k: state(v) for k, v in kwargs.items() if _stateful(v)}), buf)
+            atomic_write(result_path, buf.getvalue())
+    finally: cleanup()
+
+def distributable(fn):
+    "Give `fn` (which declares `processes=None`) its multi-process path: outside a group and with N > 1 it runs itself through `launch`."
+    sig = inspect.signature(fn)
+    if 'processes' not in sig.parameters: raise TypeError(f"{fn.__qualname__} must declare a 'processes' parameter")
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        n = bound.arguments.get('processes')
+        if n is None: n = processes_default()
+        elif isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"processes must be a positive int, got {n!r}")
+        if n > 1 and active() is None:   # by name, so that every argument's state can come back
+            return launch(call, n, (), {k: v for k, v in bound.arguments.items() if k != 'processes'})
+        return fn(*args, **kwargs)
+    return call
+
+# %% ../nbs/54_dist.ipynb #f1f8ed1b
+@distributable
+def probe(device=None, processes: int | None = None) -> list[dict]:
+    "Every process's rank, host, device and backend, gathered over the group (one entry outside a group)."
+    info = active()
+    me = dict(rank=0 if info is None else info.rank, world_size=1 if info is None else info.world_size, host=socket.gethostname(),
+              device=str(device or 'cpu'), backend=None if info is None else dist.get_backend())
+    if info is None: return [me]
+    out = [None] * info.world_size; dist.all_gather_object(out, me)
+    return out

@@ -182,8 +182,11 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
     """Run a sweep of experiment `name`: each combination of `sweep` (and of `seeds` seeds) one task of a SLURM job
     array (or a local process), its run in `reports/<name>/<profile>/runs/<combination>/`, then `collect`.
     `slurm`: sbatch options (partition, time in minutes, gpus_per_task, cpus_per_task, mem, account, qos, setup).
-    `resubmit_failed`: submit again only the failed tasks of the last sweep. Returns the sweep's state (`sweep.json`)."""
+    `resubmit_failed`: submit again only the failed tasks of the last sweep. Returns the sweep's state (`sweep.json`).
+    With `gpus_per_task` N > 1 every task's trainings run on N processes (`-p processes N`) unless `params` say otherwise."""
     slurm = dict(slurm or {})
+    gpus = slurm.get('gpus_per_task') or 1
+    per_task = {'processes': gpus} if gpus > 1 and 'processes' not in (params or {}) else {}
     parallel = slurm.pop('array_parallelism', None)
     folder = sweep_folder(name, profile)
     if resubmit_failed:
@@ -207,13 +210,13 @@ def submit(name: str, profile: str = 'paper', params: dict | None = None, sweep:
                   if k in exp.params and (params or {}).get(k) is None}
         tasks = []
         for rname, combo, p in combos:
-            full = {**p, **shared}
+            full = {**p, **shared, **per_task}
             prepare_run(name, profile, full)   # pre-flight of every task before anything is queued
             tasks.append(dict(name=rname, combo=combo, params=full, dest=str(runs_folder(name, profile)/rname)))
         single = not sweep and seeds is None
         if single: tasks[0]['dest'] = None   # one run, no sweep: it writes the report itself, as `uqnb run` does
         if plan.get('final') and len(tasks) > 1:
-            final_params = {**(params or {}), **shared}
+            final_params = {**(params or {}), **shared, **per_task}
             for k, vals in (sweep or {}).items():  # the whole experiment over every swept value
                 if k != 'seed': final_params[k] = ','.join(map(str, vals)) if exp.params[k].type == 'str' else vals
             if seeds is not None and 'n_seeds' in exp.params: final_params['n_seeds'] = seeds

@@ -24,6 +24,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelP6P7
 from ..core import tqdm
 
 from ..core import atomic_write, default_device
+from ..dist import ShardedBatches, active, distributable, loss_weight, mean_over_processes, wrap
 
 # %% auto #0
 __all__ = ['WIDTHS', 'resnet18_body', 'glyph_anchors', 'retinanet_head', 'build_retinanet', 'lr_at', 'batch_indices',
@@ -134,18 +135,24 @@ def _collate(batch): return tuple(zip(*batch))
 def _checkpoint_bytes(obj) -> bytes:
     buf = io.BytesIO(); torch.save(obj, buf); return buf.getvalue()
 
+@distributable
 def train_detector(model: RetinaNet, dataset, iterations: int, lr: float = 0.01, batch_size: int = 8,
                    momentum: float = 0.9, weight_decay: float = 1e-4, warmup: int = 100,
                    milestones: Sequence[float] = (2 / 3, 8 / 9), clip_grad_norm: float | None = 10.0, seed: int = 0,
                    checkpoint=None, checkpoint_every: int = 100, device=None, num_workers: int = 0,
-                   progress: bool = True, callback: Callable | None = None, optimizer: str = 'sgd') -> list[dict]:
-    "Train `model` for `iterations` steps of `optimizer` ('sgd' with momentum, or 'adamw') on `dataset` ((image, target) pairs); resume from `checkpoint` when it exists; return the loss history."
+                   progress: bool = True, callback: Callable | None = None, optimizer: str = 'sgd',
+                   processes: int | None = None) -> list[dict]:
+    """Train `model` for `iterations` steps of `optimizer` ('sgd' with momentum, or 'adamw') on `dataset` ((image, target) pairs); resume from `checkpoint` when it exists; return the loss history.
+    `processes` > 1 (default `$UQNB_PROCESSES`) trains data-parallel on that many processes with the same global `batch_size`."""
     if optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
     if not isinstance(iterations, (int, np.integer)) or iterations < 1: raise ValueError(f"iterations must be a positive int, got {iterations!r}")
     if not lr > 0: raise ValueError(f"lr must be positive, got {lr!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1: raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if len(dataset) == 0: raise ValueError("dataset is empty")
     device = torch.device(device) if device is not None else default_device()
+    info = active()   # inside a process group: this process trains on its share of every global batch
+    if info is not None and batch_size < info.world_size:
+        raise ValueError(f"batch_size {batch_size} cannot be split over {info.world_size} processes")
     settings = dict(iterations=int(iterations), lr=float(lr), batch_size=int(batch_size), momentum=float(momentum),
                     weight_decay=float(weight_decay), warmup=int(warmup), milestones=[float(m) for m in milestones],
                     clip_grad_norm=clip_grad_norm, seed=int(seed), n=len(dataset), optimizer=optimizer)
@@ -154,6 +161,7 @@ def train_detector(model: RetinaNet, dataset, iterations: int, lr: float = 0.01,
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters(recurse=False)): m.eval()
     params = [p for p in model.parameters() if p.requires_grad]
     if not params: raise ValueError("model has no trainable parameters")
+    net = model if info is None else wrap(model, info, device, sync_bn=device.type == 'cuda')
     opt = (torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay) if optimizer == 'sgd'
            else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
     start, history, ck = 0, [], None
@@ -165,11 +173,12 @@ def train_detector(model: RetinaNet, dataset, iterations: int, lr: float = 0.01,
         start, history = ck['step'], list(ck['history'])
     cuda = [device] if device.type == 'cuda' else []
     with torch.random.fork_rng(devices=cuda):  # dropout draws from torch's RNG: seeded here, saved in checkpoints
-        if ck is None: torch.manual_seed(seed)
+        if ck is None or (info is not None and not info.is_main):  # other processes: their own dropout draws
+            torch.manual_seed(seed + (0 if info is None else 7_919 * info.rank + 104_729 * start))
         else:
             torch.set_rng_state(ck['rng']['cpu'])
             if cuda and ck['rng'].get('cuda') is not None: torch.cuda.set_rng_state(ck['rng']['cuda'], device)
-        loader = torch.utils.data.DataLoader(dataset, batch_sampler=_StepBatches(len(dataset), batch_size, seed, start, iterations),
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=ShardedBatches(_StepBatches(len(dataset), batch_size, seed, start, iterations), info),
                                              collate_fn=_collate, num_workers=num_workers,
                                              generator=torch.Generator().manual_seed(seed))  # not torch's global RNG
         bar = tqdm(loader, total=iterations, initial=start, disable=not progress, desc='train')
@@ -177,21 +186,25 @@ def train_detector(model: RetinaNet, dataset, iterations: int, lr: float = 0.01,
             images = [im.to(device) for im in images]
             targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
             for g in opt.param_groups: g['lr'] = lr_at(step, iterations, lr, warmup, milestones)
-            losses = model(images, targets)
+            losses = net(images, targets)
+            if info is not None:   # torchvision's losses are means over images: weigh this share's (uqnb.dist.loss_weight)
+                w = loss_weight(len(images), info, device); losses = {k: v * w for k, v in losses.items()}
             loss = sum(losses.values())
             if not torch.isfinite(loss): raise FloatingPointError(f"training loss is {loss.item()} at step {step} (lr {lr})")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip_grad_norm is not None: torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
             opt.step()
-            history.append(dict(step=step, loss=loss.item(), **{k: v.item() for k, v in losses.items()}, lr=opt.param_groups[0]['lr']))
-            if progress and step % 10 == 0: bar.set_postfix(loss=f"{loss.item():.3f}")
+            vals = torch.stack([loss.detach(), *(v.detach() for v in losses.values())])
+            vals = (vals if info is None else mean_over_processes(vals)).tolist()   # the global batch's losses
+            history.append(dict(step=step, loss=vals[0], **dict(zip(losses, vals[1:])), lr=opt.param_groups[0]['lr']))
+            if progress and step % 10 == 0: bar.set_postfix(loss=f"{vals[0]:.3f}")
             done = step + 1
-            if checkpoint is not None and (done % checkpoint_every == 0 or done == iterations):
+            if checkpoint is not None and (info is None or info.is_main) and (done % checkpoint_every == 0 or done == iterations):
                 rng = dict(cpu=torch.get_rng_state(), cuda=torch.cuda.get_rng_state(device) if cuda else None)
                 atomic_write(checkpoint, _checkpoint_bytes(dict(step=done, settings=settings, model=model.state_dict(),
                              optimizer=opt.state_dict(), rng=rng, history=history, config=getattr(model, 'config', None))))
-            if callback is not None: callback(step, model, losses)
+            if callback is not None and (info is None or info.is_main): callback(step, model, losses)
     model.eval()
     return history
 

@@ -18,6 +18,8 @@ from ..data.scenes import VOID_ID, CITYSCAPES_TRAIN_NAMES
 from ..seg.models import SmallSegNet, deeplabv3, train_segmentation, evaluate_segmentation, iou_per_class, miou
 from .networks import check_gan_size
 from .training import GANConfig, CycleGAN, CycleGANTrainer, TaskTranslator, train_cyclegan
+from ..dist import processes_default
+
 
 # %% auto #0
 __all__ = ['DA_CONFIG', 'METHODS', 'CachedDataset', 'CropRepeat', 'check_domains', 'check_sizes', 'check_labels',
@@ -196,6 +198,10 @@ class DomainAdaptation:
         check_sizes({'real training': self.real, 'sim': self.sim}, {'real validation': self.val}, c['crop'], self.gan_cfg.n_down, c['n_layers'])
         check_labels({'real training': self.real, 'sim': self.sim, 'real validation': self.val}, c['num_classes'])
         if self.expert_weights is not None: load_expert(self.expert_weights, c['expert_arch'], c['num_classes'], c['expert_width'])
+        n = processes_default()   # data-parallel trainings (uqnb.dist) split every batch of CycleGAN's evenly
+        bad = [f"{k}={c[k]}" for k in ('gan_batch', 'labelled_batch') if n > 1 and c[k] % n]
+        if bad: raise ValueError(f"{', '.join(bad)} cannot be split evenly over {n} processes (-p processes / UQNB_PROCESSES); "
+                                 f"use multiples of {n}, or one process per task (uqnb submit spreads seeds and fractions over GPUs)")
 
     def labelled_count(self, fraction: float) -> int: return labelled_count(fraction, len(self.real))
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/21_gan.training.ipynb #42e4df3d
 from __future__ import annotations
-import io, math, time
+import functools, io, math, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from ..core import tqdm
 
 from ..core import atomic_write, default_device
 from ..data.scenes import VOID_ID
+from ..dist import active, average_gradients, distributable, loss_weight, mean_over_processes, shard
 from .networks import ResnetGenerator, PatchDiscriminator, init_weights, check_gan_size
 
 # %% auto #0
@@ -64,11 +65,12 @@ class GANConfig:
     lambda_cycle: float = 10.0; lambda_identity: float = 0.5; pool_size: int = 50
     lr: float = 2e-4; beta1: float = 0.5
 
+def _decay_factor(it: int, decay_start: int, n: int) -> float: return 1.0 - max(0, it - decay_start) / n
+
 def linear_decay(iterations: int, decay_start: int):
-    "The learning-rate factor per iteration: 1 up to `decay_start`, then linearly down to 0 at `iterations`."
+    "The learning-rate factor per iteration: 1 up to `decay_start`, then linearly down to 0 at `iterations` (a picklable function)."
     if not 0 <= decay_start <= iterations: raise ValueError(f"decay_start must be in 0..iterations={iterations}, got {decay_start}")
-    n = max(1, iterations - decay_start)
-    return lambda it: 1.0 - max(0, it - decay_start) / n
+    return functools.partial(_decay_factor, decay_start=decay_start, n=max(1, iterations - decay_start))
 
 def set_requires_grad(nets, flag: bool):
     "Switch `requires_grad` of every parameter of `nets` (a module or a list of modules)."
@@ -120,6 +122,8 @@ class CycleGANTrainer:
         decay_start = iterations // 2 if decay_start is None else decay_start
         adam = lambda nets: torch.optim.Adam([p for n in nets for p in n.parameters()], lr=lr, betas=(c.beta1, 0.999))
         self.opt_G, self.opt_D = adam([gan.G_rs, gan.G_sr]), adam([gan.D_sim, gan.D_real])
+        self._params_G = [p for g in self.opt_G.param_groups for p in g['params']]
+        self._params_D = [p for g in self.opt_D.param_groups for p in g['params']]
         f = linear_decay(iterations, decay_start)
         self.sched = [torch.optim.lr_scheduler.LambdaLR(o, f) for o in (self.opt_G, self.opt_D)]
         self.pool_sim, self.pool_real = ImagePool(c.pool_size, seed * 2 + 1), ImagePool(c.pool_size, seed * 2 + 2)
@@ -139,7 +143,9 @@ class CycleGANTrainer:
             parts['idt_sim'] = F.l1_loss(g.G_rs(sim), sim) * c.lambda_cycle * c.lambda_identity
             parts['idt_real'] = F.l1_loss(g.G_sr(real), real) * c.lambda_cycle * c.lambda_identity
         if labelled is not None and self.expert is not None and self.task_weight > 0:
-            parts['task'] = task_loss(g.G_rs, self.expert, *labelled) * self.task_weight
+            t, info = task_loss(g.G_rs, self.expert, *labelled), active()
+            if info is not None: t = t * loss_weight((labelled[1] != VOID_ID).sum(), info, t.device)  # a share's mean over its labelled pixels
+            parts['task'] = t * self.task_weight
         return sum(parts.values()), parts, (fake_sim, fake_real)
 
     def step(self, real: torch.Tensor, sim: torch.Tensor, labelled: tuple | None = None) -> dict:
@@ -149,14 +155,16 @@ class CycleGANTrainer:
         set_requires_grad([g.D_sim, g.D_real], False)
         with ac(): loss_G, parts, (fake_sim, fake_real) = self.generator_loss(real, sim, labelled)
         self.opt_G.zero_grad(set_to_none=True)
-        self.scalers[0].scale(loss_G).backward(); self.scalers[0].step(self.opt_G); self.scalers[0].update()
+        self.scalers[0].scale(loss_G).backward(); average_gradients(self._params_G)   # over the processes, in a group
+        self.scalers[0].step(self.opt_G); self.scalers[0].update()
         set_requires_grad([g.D_sim, g.D_real], True)
         with ac():
             fs, fr = self.pool_sim.query(fake_sim), self.pool_real.query(fake_real)
             d_sim = 0.5 * (lsgan_loss(g.D_sim(sim), True) + lsgan_loss(g.D_sim(fs), False))
             d_real = 0.5 * (lsgan_loss(g.D_real(real), True) + lsgan_loss(g.D_real(fr), False))
         self.opt_D.zero_grad(set_to_none=True)
-        self.scalers[1].scale(d_sim + d_real).backward(); self.scalers[1].step(self.opt_D); self.scalers[1].update()
+        self.scalers[1].scale(d_sim + d_real).backward(); average_gradients(self._params_D)
+        self.scalers[1].step(self.opt_D); self.scalers[1].update()
         for s in self.sched: s.step()
         self.it += 1
         return {**{k: v.item() for k, v in parts.items()}, 'G': loss_G.item(), 'D_sim': d_sim.item(), 'D_real': d_real.item()}
@@ -177,9 +185,12 @@ class CycleGANTrainer:
         self.pool_sim.load_state_dict(st['pool_sim']); self.pool_real.load_state_dict(st['pool_real']); self.it = st['it']
 
 # %% ../../nbs/21_gan.training.ipynb #8628c3ee
-def _sample(ds, idx, gen, crop):
+def _sample(ds, idx, gen, crop, info=None):
+    "Images `idx` of `ds` (cut at random positions drawn from `gen` with `crop`); in a group only this process's share, with the same draws."
+    keep = set(shard(range(len(idx)), info))
     xs, ys = [], []
-    for i in idx.tolist():
+    for j, i in enumerate(idx.tolist()):
+        if crop is None and j not in keep: continue   # without crops nothing is drawn: skip the others' images
         item = ds[i]
         x, y = (item if isinstance(item, (tuple, list)) else (item, None))
         x = x[:3] if x.dim() == 3 else x
@@ -188,17 +199,23 @@ def _sample(ds, idx, gen, crop):
             if h > H or w > W: raise ValueError(f"crop {h}x{w} is larger than image {i} of {ds!r} ({H}x{W})")
             t = int(torch.randint(H - h + 1, (), generator=gen)); l = int(torch.randint(W - w + 1, (), generator=gen))
             x = x[..., t:t + h, l:l + w]; y = None if y is None else y[..., t:t + h, l:l + w]
-        xs.append(x); ys.append(y)
+        if j in keep: xs.append(x); ys.append(y)
     return torch.stack(xs), (torch.stack(ys) if ys[0] is not None else None)
 
 def _save(path, obj):
     buf = io.BytesIO(); torch.save(obj, buf); atomic_write(path, buf.getvalue())
 
+@distributable
 def train_cyclegan(trainer: CycleGANTrainer, real, sim, batch_size: int = 1, seed: int = 0, labelled=None, labelled_batch: int = 1,
                    crop: tuple | None = None, checkpoint=None, checkpoint_every: int = 100, stop_after: int | None = None,
-                   device=None, progress: bool = True) -> list[dict]:
-    "Train `trainer`'s CycleGAN on unpaired `real` and `sim` images (and `labelled` real pairs for the task loss); resumable."
+                   device=None, progress: bool = True, processes: int | None = None) -> list[dict]:
+    """Train `trainer`'s CycleGAN on unpaired `real` and `sim` images (and `labelled` real pairs for the task loss); resumable.
+    `processes` > 1 (default `$UQNB_PROCESSES`) trains data-parallel on that many processes; the batches must split evenly."""
     device = torch.device(device) if device is not None else default_device()
+    info = active()   # inside a process group: this process trains on its share of every global batch
+    if info is not None:
+        for name, b in (('batch_size', batch_size), ('labelled_batch', labelled_batch if labelled is not None else 0)):
+            if b % info.world_size: raise ValueError(f"{name} {b} cannot be split evenly over {info.world_size} processes")
     trainer.gan.to(device)
     if trainer.expert is not None: trainer.expert.to(device)
     history = []
@@ -210,16 +227,18 @@ def train_cyclegan(trainer: CycleGANTrainer, real, sim, batch_size: int = 1, see
     pbar = tqdm(total=end, initial=trainer.it, desc='cyclegan', disable=not progress, leave=False)
     while trainer.it < end:
         gen = torch.Generator().manual_seed(seed * 1_000_003 + trainer.it)
-        r, _ = _sample(real, torch.randint(len(real), (batch_size,), generator=gen), gen, crop)
-        s, _ = _sample(sim, torch.randint(len(sim), (batch_size,), generator=gen), gen, crop)
+        r, _ = _sample(real, torch.randint(len(real), (batch_size,), generator=gen), gen, crop, info)
+        s, _ = _sample(sim, torch.randint(len(sim), (batch_size,), generator=gen), gen, crop, info)
         lab = None
         if labelled is not None:
-            xl, yl = _sample(labelled, torch.randint(len(labelled), (labelled_batch,), generator=gen), gen, crop)
+            xl, yl = _sample(labelled, torch.randint(len(labelled), (labelled_batch,), generator=gen), gen, crop, info)
             lab = (xl.to(device) * 2 - 1, yl.to(device))
         t0 = time.perf_counter()
         losses = trainer.step(r.to(device) * 2 - 1, s.to(device) * 2 - 1, lab)
+        if info is not None:   # the global batch's losses: the mean of the processes' (their shares are equal)
+            losses = dict(zip(losses, mean_over_processes(torch.tensor(list(losses.values()), dtype=torch.float64)).tolist()))
         history.append({**losses, 'it': trainer.it, 'seconds': time.perf_counter() - t0}); pbar.update(1)
-        if checkpoint is not None and (trainer.it % checkpoint_every == 0 or trainer.it == trainer.iterations):
+        if checkpoint is not None and (info is None or info.is_main) and (trainer.it % checkpoint_every == 0 or trainer.it == trainer.iterations):
             _save(checkpoint, dict(trainer=trainer.state_dict(), history=history))
     pbar.close()
     return history

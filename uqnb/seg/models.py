@@ -16,6 +16,7 @@ from ..core import tqdm
 
 from ..core import atomic_write, default_device
 from ..data.scenes import VOID_ID, CITYSCAPES_TRAIN_NAMES
+from ..dist import ShardedBatches, active, distributable, global_sum, mean_over_processes, wrap
 
 # %% auto #0
 __all__ = ['SEG_BACKBONES', 'SmallSegNet', 'set_dropout', 'DeepLabV3Net', 'load_segmentation_weights', 'deeplabv3',
@@ -148,14 +149,22 @@ def _save_checkpoint(path, **state):
     buf = io.BytesIO(); torch.save(state, buf)
     atomic_write(path, buf.getvalue())
 
+@distributable
 def train_segmentation(model: nn.Module, dataset, epochs: int = 10, lr: float = 3e-3, batch_size: int = 8,
                        weight_decay: float = 1e-4, seed: int = 0, checkpoint=None, stop_after: int | None = None,
-                       device=None, num_workers: int = 0, progress: bool = True, loss_fn: nn.Module | None = None) -> list[dict]:
-    "Train `model` on `dataset` of `(image, label)`; return the history (one dict per epoch). Resumes from `checkpoint` if it exists."
+                       device=None, num_workers: int = 0, progress: bool = True, loss_fn: nn.Module | None = None,
+                       processes: int | None = None) -> list[dict]:
+    """Train `model` on `dataset` of `(image, label)`; return the history (one dict per epoch). Resumes from `checkpoint` if it exists.
+    `processes` > 1 (default `$UQNB_PROCESSES`) trains data-parallel on that many processes with the same global `batch_size`."""
     if epochs < 1: raise ValueError(f"epochs must be positive; got {epochs}")
     if batch_size < 1: raise ValueError(f"batch_size must be positive; got {batch_size}")
     device = torch.device(device) if device is not None else default_device()
+    info = active()   # inside a process group: this process trains on its share of every global batch
+    if info is not None and 0 < len(dataset) % batch_size < info.world_size:
+        raise ValueError(f"the last batch of {len(dataset) % batch_size} images cannot be split over {info.world_size} processes; "
+                         f"choose batch_size so that len(dataset) % batch_size is 0 or at least {info.world_size}")
     model.to(device)
+    net = model if info is None else wrap(model, info, device, sync_bn=device.type == 'cuda')
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(len(dataset) / batch_size)
     total = epochs * steps_per_epoch
@@ -167,25 +176,32 @@ def train_segmentation(model: nn.Module, dataset, epochs: int = 10, lr: float = 
         model.load_state_dict(state['model']); opt.load_state_dict(state['optimizer']); sched.load_state_dict(state['scheduler'])
         history, start = state['history'], state['epoch']
     custom_loss = loss_fn is not None  # e.g. EntropyMaxLoss, which needs the OoD ids as they are
-    loss_fn = loss_fn if custom_loss else nn.CrossEntropyLoss(ignore_index=VOID_ID)
+    if not custom_loss:  # in a group: sums over this share's labelled pixels, divided by the global batch's count (loss_weight)
+        loss_fn = nn.CrossEntropyLoss(ignore_index=VOID_ID, reduction='mean' if info is None else 'sum')
     last = epochs if stop_after is None else min(epochs, stop_after)
     for epoch in range(start, last):
         t0 = time.perf_counter()
         model.train()
         g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        dl = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=g, num_workers=num_workers)
+        batches = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(dataset, generator=g), batch_size, drop_last=False)
+        dl = torch.utils.data.DataLoader(dataset, batch_sampler=ShardedBatches(batches, info), generator=g, num_workers=num_workers)
         total_loss = n = 0
         cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == 'cuda' else []
         with torch.random.fork_rng(devices=cuda):  # leaves the caller's random state alone
-            torch.manual_seed(seed * 100_003 + epoch + 1)  # dropout masks of this epoch
+            torch.manual_seed(seed * 100_003 + epoch + 1 + (0 if info is None else 7_919 * info.rank))  # dropout masks of this epoch
             for x, y in tqdm(dl, desc=f'epoch {epoch + 1}/{epochs}', disable=not progress, leave=False):
                 x, y = x.to(device), y.to(device)
                 if not custom_loss: y = torch.where(y < model.num_classes, y, torch.full_like(y, VOID_ID)) if hasattr(model, 'num_classes') else y
-                loss = loss_fn(model(x), y)
+                if info is None: loss, batch_n = loss_fn(net(x), y), len(x)
+                else:   # this share's part of the global batch's mean (see uqnb.dist): custom losses weigh images, the default pixels
+                    own = float(len(x)) if custom_loss else float((y != VOID_ID).sum())
+                    counts = global_sum(torch.tensor([own, float(len(x))], dtype=torch.float64, device=device), info)
+                    loss = loss_fn(net(x), y) * float(info.world_size * (own if custom_loss else 1.0) / counts[0])
+                    batch_n = int(counts[1])
                 opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-                total_loss += loss.item() * len(x); n += len(x)
+                total_loss += (loss.item() if info is None else mean_over_processes(loss).item()) * batch_n; n += batch_n
         history.append(dict(epoch=epoch + 1, loss=total_loss / n, lr=sched.get_last_lr()[0], seconds=time.perf_counter() - t0))
-        if checkpoint is not None:
+        if checkpoint is not None and (info is None or info.is_main):
             _save_checkpoint(checkpoint, model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                              epoch=epoch + 1, epochs=epochs, history=history)
     return history
