@@ -385,7 +385,8 @@ def _slurm_info() -> dict | None:
 
 def _processes(params: dict, exp: Experiment, device: str) -> int:
     "`-p processes N`, else $UQNB_PROCESSES, else 1; checked against the GPUs a CUDA run sees."
-    raw = (params.pop('processes', None) if 'processes' not in exp.params else None) or os.environ.get('UQNB_PROCESSES') or 1
+    raw = params.pop('processes', None) if 'processes' not in exp.params else None
+    if raw is None: raw = os.environ.get('UQNB_PROCESSES') or 1
     n = parse_value(raw) if isinstance(raw, str) else raw
     if isinstance(n, bool) or not isinstance(n, int): raise TypeError(f"parameter 'processes' must be int, got {n!r}")
     check_value('processes', n, RUNNER_PARAMS['processes'])
