@@ -118,7 +118,7 @@ def test_train_cyclegan_on_two_processes_matches_one(one_thread):
     assert _max_diff(a.gan.state_dict(), trainer.gan.state_dict()) > 1e-4   # it trained
 
 
-def test_uneven_or_unpicklable_calls_fail_before_training():
+def test_uneven_or_unpicklable_calls_fail_before_training(tmp_path):
     from uqnb.data.scenes import SceneDataset
     from uqnb.detect.model import build_retinanet, train_detector
     from uqnb.gan.pipeline import DomainAdaptation
@@ -129,3 +129,12 @@ def test_uneven_or_unpicklable_calls_fail_before_training():
         os.environ['UQNB_PROCESSES'] = '2'
         try: DomainAdaptation(real, real, real, dict(ngf=4, ndf=4, n_blocks=1), '/tmp/uqnb-da-check').check()
         finally: os.environ.pop('UQNB_PROCESSES')
+    # a data set class defined in a script (__main__): the workers could not unpickle it, so nothing is launched
+    script = tmp_path/'mine.py'
+    script.write_text("import torch\nfrom uqnb.data.scenes import SceneDataset\nfrom uqnb.seg.models import SmallSegNet, train_segmentation\n"
+                      "class Mine(torch.utils.data.Dataset):\n    def __init__(self, ds): self.ds = ds\n"
+                      "    def __len__(self): return len(self.ds)\n    def __getitem__(self, i): return self.ds[i]\n"
+                      "train_segmentation(SmallSegNet(width=4), Mine(SceneDataset(4, 'sim', size=(32, 64))), epochs=1, batch_size=2, processes=2)\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and 'use Mine, defined in the notebook or script (__main__)' in r.stderr, r.stderr[-2000:]
+    assert 'torchrun' not in r.stderr and '[uqnb.dist]' not in r.stderr   # refused before any process started

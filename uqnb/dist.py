@@ -4,7 +4,7 @@
 
 # %% ../nbs/54_dist.ipynb #d9c41eb7
 from __future__ import annotations
-import functools, importlib, inspect, io, os, pickle, socket, subprocess, sys, tempfile
+import functools, importlib, inspect, io, os, pickle, re, shutil, socket, subprocess, sys, tempfile, time, types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -167,6 +167,20 @@ def _resolve(name: str):
 def _stateful(x) -> bool:
     return callable(getattr(x, 'state_dict', None)) and callable(getattr(x, 'load_state_dict', None))
 
+class _MainFinder(pickle.Pickler):
+    "A pickler that notes the classes and functions of `__main__` it pickles (by reference, which other processes cannot resolve)."
+    found: set
+    def reducer_override(self, obj):
+        t = obj if isinstance(obj, type) or inspect.isfunction(obj) else type(obj)
+        if getattr(t, '__module__', None) == '__main__': self.found.add(getattr(t, '__qualname__', repr(t)))
+        return NotImplemented
+
+    @classmethod
+    def module(cls):
+        "A stand-in for the `pickle` module for `torch.save(pickle_module=...)`, whose `found` collects the names."
+        found = set()
+        return types.SimpleNamespace(Pickler=type('Finder', (cls,), {'found': found}), found=found, __name__='pickle')
+
 def launch(fn, processes: int, args: tuple = (), kwargs: dict | None = None, workdir=None, timeout: float | None = None):
     "Call `fn(*args, **kwargs)` on `processes` torchrun processes; load the trained states into `args`/`kwargs`; return rank 0's result."
     kwargs = dict(kwargs or {})
@@ -177,18 +191,29 @@ def launch(fn, processes: int, args: tuple = (), kwargs: dict | None = None, wor
     if root: Path(root).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix='uqnb-launch-', dir=root) as tmp:
         spec, result, log = Path(tmp)/'spec.pt', Path(tmp)/'result.pt', Path(tmp)/'launch.log'
-        try: torch.save(dict(fn=name, args=args, kwargs=kwargs), spec)
+        finder = _MainFinder.module()
+        try: torch.save(dict(fn=name, args=args, kwargs=kwargs), spec, pickle_module=finder)
         except (pickle.PicklingError, AttributeError, TypeError) as e:
             raise ValueError(f"the arguments of {fn.__qualname__} cannot be sent to other processes: {e}") from None
+        if finder.found:
+            raise ValueError(f"the arguments of {fn.__qualname__} use {', '.join(sorted(finder.found))}, defined in the notebook or "
+                             "script (__main__), which the other processes cannot import: move them into the library")
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={processes}',
                '--no-python', sys.executable, '-c', _WORKER, str(spec), str(result)]
+        t0 = time.perf_counter()
         with open(log, 'w') as f:
             rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout).returncode
+        print(f"[uqnb.dist] {fn.__qualname__} ran on {processes} processes (torchrun) in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr, flush=True)
         if rc != 0 or not result.exists():
+            kept = Path(tempfile.mkstemp(prefix=f'uqnb-launch-{fn.__name__}-', suffix='.log', dir=root)[1])
+            shutil.copy(log, kept)
             lines = log.read_text(errors='replace').splitlines()
-            first = next((i for i, l in enumerate(lines) if l.startswith('Traceback')), max(0, len(lines) - 30))
-            raise RuntimeError(f"{fn.__qualname__} on {processes} processes failed (torchrun exit {rc}); the first error in its log:\n"
-                               + '\n'.join(lines[first:first + 30]))
+            first = next((i for i, l in enumerate(lines) if 'Traceback' in l), max(0, len(lines) - 30))
+            end = next((j for j in range(first + 1, len(lines)) if re.match(r'(\[rank\d+\]:\s*)?[\w.]+(Error|Exception|Interrupt)\b', lines[j])),
+                       first + 29)   # the traceback up to its exception line
+            raise RuntimeError(f"{fn.__qualname__} on {processes} processes failed (torchrun exit {rc}); log kept at {kept}; "
+                               "its first error:\n" + '\n'.join(lines[first:min(end + 1, first + 60)]))
         out = torch.load(result, map_location='cpu', weights_only=False)
     for obj, st in [*zip(args, out['args']), *((kwargs[k], v) for k, v in out['kwargs'].items())]:
         if st is not None: obj.load_state_dict(st)
