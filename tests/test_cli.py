@@ -133,3 +133,60 @@ def test_device_in_manifest_and_no_papermill_warnings(tmp_path, reports):
     assert (man['device'], man['device_choice'], man['gpu']) == ('cpu', 'cpu', None)
     assert 'cuda' in man and 'cuda_driver' in man and man['torch'].startswith('2.')
     assert 'device' not in man['parameters']   # the runner's parameter, not the notebook's
+
+
+def _known_strategies() -> str:
+    from uqnb.al.strategies import STRATEGIES   # the registry the parameters cell names, as it is now
+    return ', '.join(STRATEGIES)
+
+
+def _known_backbones() -> str:
+    from uqnb.seg.models import SEG_BACKBONES   # the backbones uqnb.seg.models.deeplabv3 builds
+    return ', '.join(SEG_BACKBONES)
+
+
+@pytest.mark.parametrize('exp, args, message', [
+    ('active_learning', ['-p', 'strategies', 'bald'], lambda: f"parameter strategies: unknown strategy 'bald'; known: {_known_strategies()} (experiment active_learning)"),
+    ('anomaly', ['-p', 'lam', '1.5'], lambda: "parameter lam must be >= 0 and <= 1, got 1.5 (experiment anomaly)"),
+    ('anomaly', ['-p', 'backbone', 'resnet18'], lambda: f"parameter backbone: unknown backbone 'resnet18'; known: {_known_backbones()} (experiment anomaly)"),
+    ('anomaly', ['-p', 'eval_dataset', 'smiyc'], lambda: "parameter eval_dataset: unknown eval_dataset 'smiyc'"),
+    ('domain_adaptation', ['-p', 'sim_dataset', 'gta5'], lambda: "parameter sim_dataset: unknown sim_dataset 'gta5'; known: synthia, carla (experiment domain_adaptation)"),
+    ('architecture_search', ['-p', 'shrink_rate', '0'], lambda: "parameter shrink_rate must be > 0 and <= 1, got 0.0 (experiment architecture_search)"),
+])
+def test_parameters_cell_declarations_fail_at_preflight_in_one_line(tmp_path, exp, args, message):
+    "Ranges and choices declared in the experiments' parameters cells (registries of the library included) stop a run before any kernel starts."
+    r = uqnb('run', exp, '--profile', 'smoke', *args, env={'UQNB_REPORTS': str(tmp_path)})
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr[-2000:]     # one line, naming the parameter
+    assert r.stderr.startswith(f"uqnb run: error: {message()}"), r.stderr[-2000:]
+    assert not list(tmp_path.iterdir())   # nothing written, no kernel started
+
+
+def test_unresolvable_registry_fails_at_preflight_naming_the_parameter(tmp_path, reports):
+    exps = tmp_path/'experiments'; exps.mkdir()
+    _notebook(exps/'reg.ipynb', [
+        ("profile: str = 'default'  # profile\nstrategies: str = 'random'  # query strategies {uqnb.al.strategies.NO_SUCH_REGISTRY}", ['parameters']),
+        ("from uqnb.core import Report\nReport('reg').metrics(ran=1)", None),
+    ])
+    env = {'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(exps)}
+    assert uqnb('list', env=env).returncode == 0   # reading the notebook imports nothing
+    before = snapshot(reports)
+    r = uqnb('run', 'reg', '--profile', 'smoke', env=env)
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("uqnb run: error: parameter 'strategies' (experiment reg): cannot resolve the registry "
+                                "{uqnb.al.strategies.NO_SUCH_REGISTRY}: uqnb.al.strategies has no attribute 'NO_SUCH_REGISTRY'"), r.stderr[-2000:]
+    assert snapshot(reports) == before
+
+
+def test_declared_ranges_reach_the_notebook_though_papermill_cannot_parse_their_lines(tmp_path, reports):
+    "papermill skips a parameter line with more than one '=' (`[>= 1]`); the runner injects every checked value anyway, without warnings."
+    exps = tmp_path/'experiments'; exps.mkdir()
+    _notebook(exps/'decl.ipynb', [
+        ("lr: float = 0.1  # step size [> 0, <= 1]\nmode: str = 'fast'  # how {fast, slow}\nkinds: str = 'b'  # registry {uqnb.al.strategies.STRATEGIES}", ['parameters']),
+        ("from uqnb.core import Report\nReport('decl').metrics(lr=lr, mode=mode, kinds=kinds)", None),
+    ])
+    env = {'UQNB_REPORTS': str(reports), 'UQNB_EXPERIMENTS': str(exps)}
+    r = uqnb('run', 'decl', '--profile', 'smoke', '-p', 'lr', '1', '-p', 'mode', 'slow', '-p', 'kinds', 'random,entropy', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'Passed unknown parameter' not in r.stderr and 'Unable to parse line' not in r.stderr
+    assert json.loads((reports/'decl'/'smoke'/'metrics.json').read_text()) == {'lr': 1.0, 'mode': 'slow', 'kinds': 'random,entropy'}

@@ -14,11 +14,11 @@ from .core import (PROFILES, get_profile, repo_root, atomic_write, atomic_write_
                        default_device)
 
 # %% auto #0
-__all__ = ['NAME_RULES', 'DECLARED', 'PAPER_REQUIRED', 'DATA_CHECKS', 'RUNNER_PARAMS', 'INDEXED_PROFILES', 'Param', 'Experiment',
-           'parse_check', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment', 'list_experiments',
-           'get_experiment', 'parse_value', 'validate_params', 'check_value', 'declarations', 'preflight',
-           'ExperimentFailed', 'clean_stale_tmp', 'device_info', 'prepare_run', 'run_experiment', 'pm_module',
-           'reproduce', 'write_index']
+__all__ = ['NAME_RULES', 'PAPER_REQUIRED', 'DATA_CHECKS', 'RUNNER_PARAMS', 'INDEXED_PROFILES', 'Param', 'Experiment',
+           'registry_names', 'parse_check', 'parse_parameters', 'experiments_dir', 'reports_dir', 'load_experiment',
+           'list_experiments', 'get_experiment', 'parse_value', 'validate_params', 'check_value', 'declarations',
+           'preflight', 'ExperimentFailed', 'clean_stale_tmp', 'device_info', 'prepare_run', 'run_experiment',
+           'pm_module', 'reproduce', 'write_index']
 
 # %% ../nbs/50_batch.ipynb #0bb15461
 @dataclass
@@ -62,12 +62,42 @@ def _literal(text: str):
     except (ValueError, SyntaxError): return text
 
 _OPS = {'>=': float.__ge__, '>': float.__gt__, '<=': float.__le__, '<': float.__lt__, '!=': float.__ne__}
+_REGISTRY = re.compile(r'[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+')  # `{package.module.NAME}`: the choices are a registry's names
 
-def parse_check(decl: str, where: str = 'declaration') -> tuple[str, list]:
-    "A declaration `[>= 1, < 5]` as `('range', [('>=', 1.0), ('<', 5.0)])`, or `{a, b}` as `('choices', ['a', 'b'])`."
+def registry_names(dotted: str, where: str = 'declaration') -> list:
+    "The names in the registry `dotted` (`package.module.NAME`, imported now): a mapping's keys, or a list's, tuple's or set's items."
+    import importlib
+    from collections.abc import Mapping
+    fail = f"{where}: cannot resolve the registry {{{dotted}}}"
+    parts, why = dotted.split('.'), ''
+    for i in range(len(parts) - 1, 0, -1):  # the longest prefix that is a module, then attributes of it
+        mod = '.'.join(parts[:i])
+        try: obj = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name and (mod == e.name or mod.startswith(e.name + '.')): why = why or f"no module {e.name}"; continue
+            raise ValueError(f"{fail}: importing {mod} failed ({e})") from None
+        except Exception as e:
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else ''
+            raise ValueError(f"{fail}: importing {mod} failed ({type(e).__name__}: {msg})") from None
+        for n, a in enumerate(parts[i:], i):
+            if not hasattr(obj, a): raise ValueError(f"{fail}: " + (why or f"{'.'.join(parts[:n])} has no attribute {a!r}"))
+            obj = getattr(obj, a)
+        break
+    else: raise ValueError(f"{fail}: {why}")
+    if isinstance(obj, (Mapping, list, tuple)): names = list(obj)
+    elif isinstance(obj, (set, frozenset)): names = sorted(obj, key=str)
+    else: raise ValueError(f"{where}: {{{dotted}}} is a {type(obj).__name__}, not a registry (a dict, list, tuple or set of names)")
+    if not names: raise ValueError(f"{where}: the registry {{{dotted}}} is empty")
+    return names
+
+def parse_check(decl: str, where: str = 'declaration', resolve: bool = True) -> tuple[str, list]:
+    """A declaration `[>= 1, < 5]` as `('range', [('>=', 1.0), ('<', 5.0)])`, `{a, b}` as `('choices', ['a', 'b'])`, and
+    `{package.module.NAME}` as `('choices', registry_names(...))` (`('registry', ['package.module.NAME'])` when not `resolve`d)."""
     decl = decl.strip()
     body = decl[1:-1].strip()
     items = [t.strip() for t in body.split(',') if t.strip()]
+    if decl.startswith('{') and decl.endswith('}') and len(items) == 1 and _REGISTRY.fullmatch(items[0]):
+        return ('choices', registry_names(items[0], where)) if resolve else ('registry', items)
     if decl.startswith('{') and decl.endswith('}') and items: return 'choices', [_literal(t) for t in items]
     if decl.startswith('[') and decl.endswith(']') and items:
         conds = []
@@ -76,7 +106,8 @@ def parse_check(decl: str, where: str = 'declaration') -> tuple[str, list]:
             if not m: break
             conds.append((m.group(1), float(m.group(2))))
         else: return 'range', conds
-    raise ValueError(f"{where}: cannot read the declaration {decl!r} (write a range like [>= 1] or [> 0, <= 1], or choices like {{a, b}})")
+    raise ValueError(f"{where}: cannot read the declaration {decl!r} (write a range like [>= 1] or [> 0, <= 1], choices like {{a, b}}, "
+                     "or a registry of the library like {uqnb.al.strategies.STRATEGIES})")
 
 def parse_parameters(source: str, where: str = 'parameters cell') -> dict[str, Param]:
     "The parameters declared by the source of a `parameters` cell (literal defaults, optional annotations, `# help`)."
@@ -93,7 +124,7 @@ def parse_parameters(source: str, where: str = 'parameters cell') -> dict[str, P
         help_ = line.split('#', 1)[1].strip() if '#' in line[value.end_col_offset if value is not None else 0:] else ''
         decl = _DECL.search(help_)
         params[target.id] = Param(target.id, _ann_type(ann, default), default, help_, decl.group(1) if decl else '')
-        if decl: parse_check(params[target.id].check, f"{where}: {target.id!r}")  # a malformed declaration fails here
+        if decl: parse_check(params[target.id].check, f"{where}: {target.id!r}", resolve=False)  # a malformed one fails here; registries are read when checked
     return params
 
 # %% ../nbs/50_batch.ipynb #94710ef9
@@ -187,7 +218,7 @@ def _singular(name: str) -> str:
 def check_value(name: str, value, decl: str, where: str = '') -> None:
     "Raise a `ValueError` naming `name` when `value` breaks the declaration `decl` (`None` always passes)."
     if value is None or not decl: return
-    kind, args = parse_check(decl, f"parameter {name!r}")
+    kind, args = parse_check(decl, f"parameter {name!r}{where}")  # a registry `{package.module.NAME}` is read now
     if kind == 'choices':
         items = value if isinstance(value, (list, tuple)) else [v.strip() for v in value.split(',')] if isinstance(value, str) else [value]
         bad = [v for v in items if v not in args]
@@ -208,21 +239,6 @@ NAME_RULES: list[tuple[str, str]] = [  # (fnmatch pattern of a parameter name, d
     ('num_classes', '[>= 2]'), ('*_fraction', '[> 0, <= 1]'), ('*_digits', '[>= 0, <= 9]'),
 ]
 
-def _al_strategies() -> str:
-    "The choices of active learning's `strategies`: the library's registry, read when a run is checked."
-    from uqnb.al.strategies import STRATEGIES
-    return '{' + ', '.join(STRATEGIES) + '}'
-
-DECLARED: dict[str, dict] = {  # declarations not yet in the parameters cells (same syntax, or a function giving it; move them there)
-    'active_learning': {'strategies': _al_strategies},
-    'anomaly': {'lam': '[>= 0, <= 1]', 'crop': '[>= 1]',
-                'eval_dataset': '{smiyc-anomaly, smiyc-obstacle, fishyscapes-laf, fishyscapes-static}',
-                'backbone': '{resnet50, resnet101, mobilenet_v3_large}'},
-    'domain_adaptation': {'sim_dataset': '{synthia, carla}', 'task_weight': '[>= 0]'},
-    'architecture_search': {'flop_budget': '[> 0]', 'mn_strength': '[>= 0]',
-                            'll_strength': '[>= 0]', 'shrink_rate': '[> 0, <= 1]'},
-}
-
 PAPER_REQUIRED: dict[str, tuple[str, ...]] = {  # the data roots an experiment's paper profile cannot run without
     'anomaly': ('cityscapes_root', 'coco_root', 'eval_root'),
     'active_learning': ('mnist_root',),
@@ -231,10 +247,8 @@ PAPER_REQUIRED: dict[str, tuple[str, ...]] = {  # the data roots an experiment's
 }
 
 def declarations(exp: Experiment) -> dict[str, list[str]]:
-    "Every declaration that applies to each of `exp`'s parameters: by name, kept in the runner, and in its parameters cell."
+    "Every declaration that applies to each of `exp`'s parameters: by name (`NAME_RULES`), and in its parameters cell."
     out = {n: [d for pat, d in NAME_RULES if fnmatch.fnmatchcase(n, pat)] for n in exp.params}
-    for n, d in DECLARED.get(exp.name, {}).items():
-        if n in out: out[n].append(d() if callable(d) else d)
     for n, p in exp.params.items():
         if p.check: out[n].append(p.check)
     return out
