@@ -19,14 +19,15 @@ from .scenes import VOID_ID, OOD_ID, CITYSCAPES_TRAIN_NAMES  # the shared consta
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'CITYSCAPES_ID_TO_TRAINID', 'CITYSCAPES_FIXTURE_CITIES', 'COCO_STREET_CLASSES',
            'COCO_FIXTURE_CATEGORIES', 'SYNTHIA_CLASSES', 'SYNTHIA_TO_TRAINID', 'CARLA_TAGS', 'CARLA_NAME_TO_TRAINID',
-           'SEGMENTATION_DATASETS', 'EMNIST_SUBSETS', 'CIFAR10_CLASSES', 'read_rgb', 'read_label_png',
-           'image_to_tensor', 'read_png16', 'encode_png16', 'make_lut', 'apply_lut', 'SegmentationFolder',
-           'cityscapes_label_to_trainid', 'CityscapesSegmentation', 'write_cityscapes_fixture', 'load_coco',
-           'CocoDetection', 'select_coco_ood', 'coco_ood_mask', 'CocoOoD', 'write_coco_fixture', 'Fishyscapes',
-           'SegmentMeIfYouCan', 'write_fishyscapes_fixture', 'write_smiyc_fixture', 'SynthiaSegmentation',
-           'carla_tag_to_trainid', 'CarlaSegmentation', 'write_synthia_fixture', 'write_carla_fixture',
-           'get_segmentation_dataset', 'read_idx', 'write_idx', 'load_mnist', 'load_emnist', 'write_mnist_fixture',
-           'write_emnist_fixture', 'load_cifar10', 'cifar10_class_names', 'write_cifar10_fixture']
+           'SEGMENTATION_DATASETS', 'ANOMALY_EVAL_SETS', 'EMNIST_SUBSETS', 'CIFAR10_CLASSES', 'read_rgb',
+           'read_label_png', 'image_to_tensor', 'read_png16', 'encode_png16', 'make_lut', 'apply_lut',
+           'SegmentationFolder', 'cityscapes_label_to_trainid', 'CityscapesSegmentation', 'write_cityscapes_fixture',
+           'load_coco', 'CocoDetection', 'select_coco_ood', 'coco_ood_mask', 'CocoOoD', 'write_coco_fixture',
+           'Fishyscapes', 'SegmentMeIfYouCan', 'write_fishyscapes_fixture', 'write_smiyc_fixture',
+           'SynthiaSegmentation', 'carla_tag_to_trainid', 'CarlaSegmentation', 'write_synthia_fixture',
+           'write_carla_fixture', 'get_segmentation_dataset', 'FlipCrop', 'ood_mask_to_ids', 'PasteObjects', 'read_idx',
+           'write_idx', 'load_mnist', 'load_emnist', 'write_mnist_fixture', 'write_emnist_fixture', 'load_cifar10',
+           'cifar10_class_names', 'write_cifar10_fixture']
 
 # %% ../../nbs/03_data.formats.ipynb #e441f917
 def _open_image(path) -> Image.Image:
@@ -576,6 +577,68 @@ def get_segmentation_dataset(name: str, root, split: str | None = None, **kw) ->
     if name not in SEGMENTATION_DATASETS:
         raise ValueError(f"unknown segmentation data set {name!r}; known: {', '.join(SEGMENTATION_DATASETS)}")
     return SEGMENTATION_DATASETS[name](root, **({} if split is None else {'split': split}), **kw)
+
+# %% ../../nbs/03_data.formats.ipynb #091ce930
+ANOMALY_EVAL_SETS: dict[str, str] = {   # the anomaly experiment's `eval_dataset` -> its SEGMENTATION_DATASETS reader
+    'smiyc-anomaly': 'road_anomaly21', 'smiyc-obstacle': 'road_obstacle21',
+    'fishyscapes-laf': 'fishyscapes_laf', 'fishyscapes-static': 'fishyscapes_static'}
+
+class FlipCrop:
+    "Random horizontal flip, then a random `size`×`size` crop of `(image, label)`, padded with void where smaller; torch's RNG."
+    def __init__(self, size: int):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1: raise ValueError(f"size must be a positive int, got {size!r}")
+        self.size = size
+    def __call__(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        size = self.size
+        if torch.rand(()) < 0.5: image, label = image.flip(-1), label.flip(-1)
+        H, W = label.shape
+        ph, pw = max(size - H, 0), max(size - W, 0)
+        if ph or pw:
+            image = torch.nn.functional.pad(image, (0, pw, 0, ph))
+            label = torch.nn.functional.pad(label, (0, pw, 0, ph), value=VOID_ID)
+        y = int(torch.randint(label.shape[0] - size + 1, ()))
+        x = int(torch.randint(label.shape[1] - size + 1, ()))
+        return image[:, y:y + size, x:x + size], label[y:y + size, x:x + size]
+    def __repr__(self): return f"FlipCrop({self.size})"
+
+def ood_mask_to_ids(image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "An evaluation mask (0 in-distribution, 1 OoD, 255 void) in uqnb's ids (OoD = `OOD_ID`, the rest unchanged)."
+    return image, torch.where(label == 1, torch.full_like(label, OOD_ID), label)
+
+# %% ../../nbs/03_data.formats.ipynb #4f3ec339
+class PasteObjects(Dataset):
+    "The images of `base` with the OoD object (pixels `OOD_ID`) of one image of `objects` pasted into a share `fraction` of them."
+    def __init__(self, base, objects, fraction: float, seed: int):
+        if not 0 < fraction <= 1: raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        if len(objects) == 0: raise ValueError("objects is empty: no object to paste")
+        self.base, self.objects, self.seed = base, objects, seed
+        rng = np.random.default_rng([seed, 17])
+        n = len(base)
+        chosen = rng.choice(n, size=min(n, max(1, int(np.ceil(fraction * n)))), replace=False)
+        self.source = dict(zip(chosen.tolist(), rng.integers(0, len(objects), size=len(chosen)).tolist()))  # image -> object image
+    def __len__(self): return len(self.base)
+    def __getitem__(self, i):
+        image, label = self.base[i]
+        if i not in self.source: return image, label
+        obj_img, obj_lab = self.objects[self.source[i]]
+        obj = obj_lab == OOD_ID
+        if not obj.any(): raise ValueError(f"image {self.source[i]} of {self.objects!r} has no OoD pixel to paste")
+        ys, xs = torch.nonzero(obj, as_tuple=True)
+        obj_img, obj = obj_img[:, ys.min():ys.max() + 1, xs.min():xs.max() + 1], obj[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        H, W = label.shape
+        scale = min(1.0, 0.5 * H / obj.shape[0], 0.5 * W / obj.shape[1])
+        if scale < 1:
+            hw = (max(1, int(obj.shape[0] * scale)), max(1, int(obj.shape[1] * scale)))
+            obj_img = torch.nn.functional.interpolate(obj_img[None], size=hw, mode='bilinear', align_corners=False)[0]
+            obj = torch.nn.functional.interpolate(obj[None, None].float(), size=hw, mode='nearest')[0, 0] > 0.5
+        rng = np.random.default_rng([self.seed, 29, i])
+        y, x = int(rng.integers(0, H - obj.shape[0] + 1)), int(rng.integers(0, W - obj.shape[1] + 1))
+        image, label = image.clone(), label.clone()
+        h, w = obj.shape
+        image[:, y:y + h, x:x + w] = torch.where(obj, obj_img, image[:, y:y + h, x:x + w])
+        label[y:y + h, x:x + w] = torch.where(obj, torch.full_like(label[y:y + h, x:x + w], OOD_ID), label[y:y + h, x:x + w])
+        return image, label
+    def __repr__(self): return f"PasteObjects({self.base!r}, {self.objects!r}, {len(self.source)} of {len(self.base)} images)"
 
 # %% ../../nbs/03_data.formats.ipynb #afeb9fec
 _IDX_TYPES = {0x08: np.dtype('u1'), 0x09: np.dtype('i1'), 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'),
