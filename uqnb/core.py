@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c14d5d58
 from __future__ import annotations
-import contextlib, datetime as _dt, importlib.metadata, json, math, os, platform, random, shutil, socket, subprocess, sys, tempfile
+import concurrent.futures as cf, contextlib, datetime as _dt, importlib.metadata, json, math, multiprocessing as mp, os, platform, random, shutil, socket, subprocess, sys, tempfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,8 +13,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['PROFILES', 'MANIFEST_PACKAGES', 'Profile', 'get_profile', 'resolve_settings', 'seed_everything', 'default_device',
-           'tqdm', 'atomic_write', 'atomic_write_json', 'repo_root', 'git_info', 'package_versions', 'now_iso',
-           'run_manifest', 'Report']
+           'tqdm', 'map_processes', 'atomic_write', 'atomic_write_json', 'repo_root', 'git_info', 'package_versions',
+           'now_iso', 'run_manifest', 'Report']
 
 # %% ../nbs/00_core.ipynb #bcea8cf5
 @dataclass(frozen=True)
@@ -92,6 +92,27 @@ class tqdm(_tqdm_auto):
     def __init__(self, *args, **kwargs):
         if os.environ.get('UQNB_PROGRESS') == '0': kwargs['disable'] = True
         super().__init__(*args, **kwargs)
+
+# %% ../nbs/00_core.ipynb #0c51cb8d
+_MAP: tuple | None = None   # (fn, seed) of the running map_processes, handed to its workers by fork
+
+def _map_call(a):
+    fn, seed = _MAP
+    seed_everything(seed, threads=1)
+    return fn(a)
+
+def map_processes(fn, args, workers: int = 1, desc: str = 'jobs', seed: int = 0, progress: bool = True) -> list:
+    "`[fn(a) for a in args]`, on `min(workers, len(args))` forked processes (each call seeded with `seed`, one thread) when `workers` > 1."
+    global _MAP
+    args = list(args)
+    if workers <= 1 or len(args) <= 1: return [fn(a) for a in tqdm(args, desc=desc, disable=not progress)]
+    _MAP = (fn, seed)
+    try:
+        with cf.ProcessPoolExecutor(min(workers, len(args)), mp_context=mp.get_context('fork')) as ex:
+            futs = [ex.submit(_map_call, a) for a in args]
+            for f in tqdm(cf.as_completed(futs), total=len(futs), desc=desc, disable=not progress): f.result()
+            return [f.result() for f in futs]
+    finally: _MAP = None
 
 # %% ../nbs/00_core.ipynb #cd9e8bc3
 def atomic_write(path, data: bytes | str, encoding: str = 'utf-8') -> Path:

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/22_gan.pipeline.ipynb #3379a5fe
 from __future__ import annotations
-import concurrent.futures as cf, io, json, math, multiprocessing as mp, time
+import io, json, math, time
 from pathlib import Path
 from typing import Sequence
 
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from ..core import tqdm
 
-from ..core import atomic_write, atomic_write_json, seed_everything
+from ..core import atomic_write, atomic_write_json, seed_everything, map_processes
 from ..data.scenes import VOID_ID, CITYSCAPES_TRAIN_NAMES
 from ..seg.models import SmallSegNet, deeplabv3, train_segmentation, evaluate_segmentation, iou_per_class, miou
 from .networks import check_gan_size
@@ -362,26 +362,11 @@ class DomainAdaptation:
         raise ValueError(f"unknown stage {stage!r}")
 
 # %% ../../nbs/22_gan.pipeline.ipynb #65032b8f
-_PIPE: DomainAdaptation | None = None
-
-def _run_job(job):
-    seed_everything(_PIPE.seed, threads=1)
-    return job, _PIPE.run(job)
-
 def run_jobs(pipe: DomainAdaptation, jobs: list, workers: int = 1, desc: str = 'jobs') -> dict:
     "`{job: result}` of `pipe.run(job)` for every job, on `workers` forked processes when > 1 (CPU only)."
-    global _PIPE
-    _PIPE, out = pipe, {}
-    try:
-        if workers > 1 and len(jobs) > 1 and pipe.device.type == 'cpu':
-            with cf.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context('fork')) as ex:
-                futs = [ex.submit(_run_job, j) for j in jobs]
-                for f in tqdm(cf.as_completed(futs), total=len(futs), desc=desc, disable=not pipe.progress):
-                    job, r = f.result(); out[job] = r
-        else:
-            for j in tqdm(jobs, desc=desc, disable=not pipe.progress): out[j] = _PIPE.run(j)
-    finally: _PIPE = None
-    return {j: out[j] for j in jobs}
+    jobs = list(jobs)
+    results = map_processes(pipe.run, jobs, workers if pipe.device.type == 'cpu' else 1, desc, seed=pipe.seed, progress=pipe.progress)
+    return dict(zip(jobs, results))
 
 # %% ../../nbs/22_gan.pipeline.ipynb #15b375f6
 METHODS = ('ours', 'ours_uncertain', 'supervised', 'finetuned_expert', 'cyclegan', 'source_only')

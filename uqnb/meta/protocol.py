@@ -4,21 +4,20 @@
 
 # %% ../../nbs/16_meta.protocol.ipynb #83a605c4
 from __future__ import annotations
-import concurrent.futures as cf, multiprocessing as mp
-
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ..core import tqdm, seed_everything
+from ..core import tqdm
+from ..seg.models import iou_per_class
 from ..ood.metrics import EIGHT
 from .segments import image_segment_table, heatmaps
 from .classifier import MetaClassifier
 
 # %% auto #0
 __all__ = ['image_summary', 'summarise', 'segment_table', 'fit_meta', 'dropped', 'error_counts', 'argmax_miou', 'declared_miou',
-           'common_threshold', 'map_processes', 'pool_segments', 'segment_kinds', 'purity', 'precision_at_k',
-           'cluster_segments', 'plot_cluster_crops', 'segment_crop']
+           'common_threshold', 'pool_segments', 'segment_kinds', 'purity', 'precision_at_k', 'cluster_segments',
+           'plot_cluster_crops', 'segment_crop']
 
 # %% ../../nbs/16_meta.protocol.ipynb #c9fa5f40
 def image_summary(probs, label, thresholds, ood_id: int, void_id: int, min_pred_size: int = 1, min_gt_size: int = 1,
@@ -102,23 +101,22 @@ def error_counts(summaries, t, clf=None, tab: pd.DataFrame | None = None) -> dic
     return dict(fp=fp, fn=fn, objects=objects, segments=int(len(tab) - drop.sum()), cm=cm)
 
 # %% ../../nbs/16_meta.protocol.ipynb #f72ff1b7
-def _miou(cm, declared: bool) -> float:
-    cm = np.asarray(cm, np.float64)
-    q = cm.shape[0]
-    inter = np.diag(cm[:, :q])
-    union = (cm.sum(1) if declared else cm[:, :q].sum(1)) + cm[:, :q].sum(0) - inter
-    present = cm.sum(1) > 0
-    return float((inter[present] / union[present]).mean())
+def _miou_present(cm) -> float:
+    "Mean `iou_per_class` of the count matrix `cm` [q,q] or [q,q+1] (padded square with a zero row) over the classes in its truth."
+    cm = np.asarray(cm)
+    n = max(cm.shape)
+    cm = np.pad(cm, ((0, n - cm.shape[0]), (0, n - cm.shape[1])))
+    return float(iou_per_class(cm).numpy()[cm.sum(1) > 0].mean())
 
 def argmax_miou(cm) -> float:
     "mIoU of the arg-max prediction from a confusion matrix [q,q] or [q,q+1] (a declared-OoD column is ignored: those pixels count as their arg-max)."
     cm = np.asarray(cm)
-    if cm.shape[1] == cm.shape[0] + 1: cm = cm[:, :-1].copy(); 
-    return _miou(cm, False)
+    if cm.shape[1] == cm.shape[0] + 1: cm = cm[:, :-1]
+    return _miou_present(cm)
 
 def declared_miou(cm) -> float:
-    "mIoU when the pixels of the last column (declared OoD) count as errors for their true class."
-    return _miou(cm, True)
+    "mIoU when the pixels of the last column of the confusion matrix [q,q+1] (declared OoD) count as errors for their true class."
+    return _miou_present(cm)
 
 # %% ../../nbs/16_meta.protocol.ipynb #49c74fe2
 def common_threshold(proxy: pd.DataFrame, min_recall: float = 0.25) -> tuple[float, str]:
@@ -136,26 +134,6 @@ def common_threshold(proxy: pd.DataFrame, min_recall: float = 0.25) -> tuple[flo
                    f"where it finds >= {min_recall:.0%} of the objects (recall {a.recall[t]:.1%})")
     t = float(a.recall.idxmax())
     return t, f"no threshold reaches a baseline recall of {min_recall:.0%} on the proxy scenes: the highest recall ({a.recall[t]:.1%})"
-
-# %% ../../nbs/16_meta.protocol.ipynb #803d1cda
-_FN = None
-
-def _call(a):
-    seed_everything(0, threads=1)
-    return _FN(a)
-
-def map_processes(fn, args, workers: int = 1, desc: str = 'jobs') -> list:
-    "`[fn(a) for a in args]`, on `workers` forked processes (one thread each) when `workers` > 1."
-    global _FN
-    args = list(args)
-    if workers <= 1 or len(args) <= 1: return [fn(a) for a in tqdm(args, desc=desc)]
-    _FN = fn
-    try:
-        with cf.ProcessPoolExecutor(min(workers, len(args)), mp_context=mp.get_context('fork')) as ex:
-            futs = [ex.submit(_call, a) for a in args]
-            for f in tqdm(cf.as_completed(futs), total=len(futs), desc=desc): f.result()
-            return [f.result() for f in futs]
-    finally: _FN = None
 
 # %% ../../nbs/16_meta.protocol.ipynb #5d6f7ccc
 def pool_segments(features, seg) -> dict:
