@@ -75,3 +75,17 @@ def test_paper_profile_names_a_root_that_does_not_exist(roots, tmp_path):
     r = uqnb('run', 'anomaly', '--profile', 'paper', *_args(roots, eval_root=True), '-p', 'eval_root', str(tmp_path/'nowhere'),
              env={'UQNB_REPORTS': str(tmp_path)})
     assert r.returncode == 1 and 'parameter eval_root: folder not found' in r.stderr, r.stderr[-2000:]
+
+
+def test_paper_profile_trains_on_two_processes(roots, tmp_path):
+    "`-p processes 2`: the baseline fine-tuning and entropy maximisation run data-parallel (torchrun, gloo), with the paper's"
+    " data set objects (Cityscapes with FlipCrop, PasteObjects over COCO) sent to the processes."
+    reports = tmp_path/'reports'
+    r = uqnb('run', 'anomaly', '--profile', 'paper', *_args(roots), '-p', 'processes', '2', env={'UQNB_REPORTS': str(reports)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = reports/'anomaly'/'paper'
+    assert json.loads((out/'manifest.json').read_text())['processes'] == 2
+    launched = (out/'anomaly.ipynb').read_text().count('train_segmentation ran on 2 processes (torchrun)')
+    assert launched >= 1, 'no training ran on two processes'
+    metrics = json.loads((out/'metrics.json').read_text())
+    assert all(isinstance(metrics[k], (int, float)) and math.isfinite(metrics[k]) for k in ('auprc_entmax', 'miou_entmax'))

@@ -100,7 +100,8 @@ def test_paper_image_sizes_the_generator_cannot_take(fixtures, tmp_path):
 
 def test_domains_with_different_channel_counts_fail_before_training(tmp_path):
     from uqnb.data.scenes import SceneDataset
-    from uqnb.gan.pipeline import DomainAdaptation, CachedDataset
+    from uqnb.gan.pipeline import DomainAdaptation
+    from uqnb.data.wrappers import CachedDataset
     real = CachedDataset(SceneDataset(4, 'real', size=(32, 64)))
     gray = torch.utils.data.TensorDataset(torch.zeros(4, 1, 32, 64), torch.zeros(4, 32, 64, dtype=torch.long))
     p = DomainAdaptation(real, gray, real, {}, tmp_path/'da')

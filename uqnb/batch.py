@@ -266,12 +266,9 @@ def _check_cityscapes(root: Path, params: dict):
     from uqnb.data.formats import CityscapesSegmentation
     for split in ('train', 'val'): CityscapesSegmentation(root, split)
 
-_EVAL_SETS = {'smiyc-anomaly': 'road_anomaly21', 'smiyc-obstacle': 'road_obstacle21',
-              'fishyscapes-laf': 'fishyscapes_laf', 'fishyscapes-static': 'fishyscapes_static'}
-
 def _check_eval(root: Path, params: dict):
-    from uqnb.data.formats import get_segmentation_dataset
-    get_segmentation_dataset(_EVAL_SETS.get(params.get('eval_dataset'), 'road_anomaly21'), root)
+    from uqnb.data.formats import ANOMALY_EVAL_SETS, get_segmentation_dataset
+    get_segmentation_dataset(ANOMALY_EVAL_SETS.get(params.get('eval_dataset'), 'road_anomaly21'), root)
 
 def _check_sim(root: Path, params: dict):
     from uqnb.data.formats import get_segmentation_dataset

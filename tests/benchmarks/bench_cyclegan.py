@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from uqnb.core import seed_everything
 from uqnb.data.scenes import SceneDataset
-from uqnb.gan.pipeline import CachedDataset
+from uqnb.data.wrappers import CachedDataset
 from uqnb.gan.training import GANConfig, CycleGAN, CycleGANTrainer, train_cyclegan
 
 

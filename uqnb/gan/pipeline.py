@@ -15,6 +15,7 @@ from ..core import tqdm
 
 from ..core import atomic_write, atomic_write_json, seed_everything, map_processes
 from ..data.scenes import VOID_ID, CITYSCAPES_TRAIN_NAMES
+from ..data.wrappers import CachedDataset
 from ..seg.models import SmallSegNet, deeplabv3, train_segmentation, evaluate_segmentation, iou_per_class, miou
 from .networks import check_gan_size
 from .training import GANConfig, CycleGAN, CycleGANTrainer, TaskTranslator, train_cyclegan
@@ -22,22 +23,11 @@ from ..dist import processes_default
 
 
 # %% auto #0
-__all__ = ['DA_CONFIG', 'METHODS', 'CachedDataset', 'CropRepeat', 'check_domains', 'check_sizes', 'check_labels',
-           'labelled_count', 'pct_key', 'build_seg_net', 'load_expert', 'entropy_scores', 'select_uncertain',
-           'draw_random', 'DomainAdaptation', 'run_jobs', 'parse_size', 'parse_fractions', 'summarise_runs',
-           'crossover_fraction']
+__all__ = ['DA_CONFIG', 'METHODS', 'CropRepeat', 'check_domains', 'check_sizes', 'check_labels', 'labelled_count', 'pct_key',
+           'build_seg_net', 'load_expert', 'entropy_scores', 'select_uncertain', 'draw_random', 'DomainAdaptation',
+           'run_jobs', 'parse_size', 'parse_fractions', 'summarise_runs', 'crossover_fraction']
 
 # %% ../../nbs/22_gan.pipeline.ipynb #0a3218ef
-class CachedDataset(torch.utils.data.Dataset):
-    "The items of `ds` (the first `n`) computed once and held in memory; `source` names where they came from."
-    def __init__(self, ds, n: int | None = None, desc: str = ''):
-        n = len(ds) if n is None else min(n, len(ds))
-        self.source, self.files = repr(ds) + (f'[:{n}]' if n < len(ds) else ''), getattr(ds, 'files', None)
-        self.items = [ds[i] for i in tqdm(range(n), desc=desc or 'load', leave=False, disable=not desc)]
-    def __len__(self): return len(self.items)
-    def __getitem__(self, i): return self.items[i]
-    def __repr__(self): return f"CachedDataset({self.source})"
-
 class CropRepeat(torch.utils.data.Dataset):
     "`length` items of `ds` (item j is item j mod len(ds)), each cut to `crop` (H, W) at a position drawn from `(seed, j)`."
     def __init__(self, ds, length: int, crop: tuple | None = None, seed: int = 0):
