@@ -174,14 +174,15 @@ MANIFEST_PACKAGES = ('uqnb', 'torch', 'torchvision', 'numpy', 'scipy', 'scikit-l
                      'matplotlib', 'pandas', 'papermill', 'nbdev')
 
 def git_info(root=None) -> dict:
-    "The commit of the repository at `root` and whether its tree differs from it (`dirty`); `None`s outside git."
+    """The commit of the repository at `root` and whether its tracked files differ from it (`dirty`; `None`s outside git).
+    Results under `reports/` do not count: the experiments of one `make reproduce` all see the same code."""
     root = Path(root or repo_root())
     def _git(*args):
         return subprocess.run(['git', '-C', str(root), *args], capture_output=True, text=True, timeout=30)
     try:
         head = _git('rev-parse', 'HEAD')
         if head.returncode != 0: return {'commit': None, 'dirty': None}
-        status = _git('status', '--porcelain', '--untracked-files=no')
+        status = _git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)reports')
         return {'commit': head.stdout.strip(), 'dirty': bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {'commit': None, 'dirty': None}
