@@ -129,7 +129,7 @@ def test_uneven_or_unpicklable_calls_fail_before_training(tmp_path):
         train_detector(build_retinanet(10, 64, 'narrow'), real, iterations=1, callback=lambda *a: None, processes=2)
     with pytest.raises(ValueError, match=r"gan_batch=1, labelled_batch=1 cannot be split evenly over 2 processes"):
         os.environ['UQNB_PROCESSES'] = '2'
-        try: DomainAdaptation(real, real, real, dict(ngf=4, ndf=4, n_blocks=1), '/tmp/uqnb-da-check').check()
+        try: DomainAdaptation(real, real, real, dict(ngf=4, ndf=4, n_blocks=1), tmp_path/'da').check()
         finally: os.environ.pop('UQNB_PROCESSES')
     # a data set class defined in a script (__main__): the workers could not unpickle it, so nothing is launched
     script = tmp_path/'mine.py'
